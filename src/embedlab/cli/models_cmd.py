@@ -1,0 +1,46 @@
+"""``embedlab models``: the catalogue, with what is installed."""
+
+from __future__ import annotations
+
+import click
+
+from embedlab.cli.common import echo_json, json_option, table
+from embedlab.models.registry import CATALOGUE, PREFIXES, is_installed
+
+
+@click.command("models")
+@json_option
+def models_command(as_json: bool) -> None:
+    """List the models embedlab can load, whether each is installed, its dims and size."""
+    rows = [
+        {
+            "name": s.name,
+            "installed": is_installed(s),
+            "dims": s.dims,
+            "size_mb": s.size_mb,
+            "kind": s.kind,
+            "languages": s.languages,
+            "description": s.description,
+            "install": s.install,
+        }
+        for s in CATALOGUE
+    ]
+    if as_json:
+        echo_json(rows)
+        return
+    click.echo(
+        table(
+            [
+                (r["name"], "yes" if r["installed"] else "no", r["dims"], r["size_mb"], r["description"])
+                for r in rows
+            ],
+            ["model", "installed", "dims", "MB", "description"],
+        )
+    )
+    click.echo("\nAlso: " + ", ".join(f"{p}:<model>" for p in PREFIXES))
+    missing = [r for r in rows if not r["installed"]]
+    for r in missing:
+        click.echo(f"  to install {r['name']}: {r['install']}")
+
+
+COMMANDS = [models_command]

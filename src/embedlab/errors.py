@@ -1,0 +1,131 @@
+"""The one error hierarchy of embedlab.
+
+Every error the library raises on purpose is an :class:`EmbedlabError`. The groups below
+let callers catch a family (``except ModelError``); the CLI and the web layer turn any
+:class:`EmbedlabError` into a short message (and an HTTP status, see ``http_status``).
+Each message says what happened and what to do about it.
+"""
+
+from __future__ import annotations
+
+
+class EmbedlabError(Exception):
+    """Base class of every error embedlab raises on purpose."""
+
+    #: HTTP status the web layer answers with for this error.
+    http_status: int = 400
+
+
+# --- bad input -------------------------------------------------------------------------
+
+
+class InputError(EmbedlabError):
+    """The caller passed something the library cannot work with."""
+
+
+class EmptyInputError(InputError):
+    """A text, a list of texts or a query is empty or only whitespace."""
+
+
+class TextTooLongError(InputError):
+    """A text is longer than the model accepts and truncation was not allowed."""
+
+    http_status = 413
+
+
+class DimensionMismatchError(InputError):
+    """Two vectors or matrices do not have the same number of dimensions."""
+
+
+class BatchTooLargeError(InputError):
+    """A request holds more texts than the server accepts at once."""
+
+    http_status = 413
+
+
+# --- models ----------------------------------------------------------------------------
+
+
+class ModelError(EmbedlabError):
+    """A model cannot be found, installed, verified or run."""
+
+
+class UnknownModelError(ModelError):
+    """No model is registered under that name."""
+
+    http_status = 404
+
+
+class ModelNotInstalledError(ModelError):
+    """The model is known, but the package that carries it is not installed."""
+
+    http_status = 501
+
+
+class WeightHashMismatchError(ModelError):
+    """A weight file's sha256 differs from the one pinned for it: it is refused."""
+
+    http_status = 500
+
+
+class RemoteModelError(ModelError):
+    """A remote embedding server (Ollama, OpenAI-compatible) failed or is unreachable."""
+
+    http_status = 502
+
+
+# --- stores and indexes ----------------------------------------------------------------
+
+
+class StoreError(EmbedlabError):
+    """An index or its store cannot be read or written."""
+
+
+class IndexNotFoundError(StoreError):
+    """No index exists under that name."""
+
+    http_status = 404
+
+
+class FingerprintMismatchError(StoreError):
+    """An index was built with another model than the one it is queried with."""
+
+    http_status = 409
+
+
+class IndexLockedError(StoreError):
+    """Another process is writing to the index."""
+
+    http_status = 423
+
+
+# --- data sets, evaluation, training -------------------------------------------------
+
+
+class DatasetError(EmbedlabError):
+    """A data set, qrels or pairs file is missing or malformed."""
+
+
+class TrainingError(EmbedlabError):
+    """A training run cannot start or continue."""
+
+
+__all__ = [
+    "BatchTooLargeError",
+    "DatasetError",
+    "DimensionMismatchError",
+    "EmbedlabError",
+    "EmptyInputError",
+    "FingerprintMismatchError",
+    "IndexLockedError",
+    "IndexNotFoundError",
+    "InputError",
+    "ModelError",
+    "ModelNotInstalledError",
+    "RemoteModelError",
+    "StoreError",
+    "TextTooLongError",
+    "TrainingError",
+    "UnknownModelError",
+    "WeightHashMismatchError",
+]
