@@ -28,7 +28,11 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("home", "~/.embedlab", "Folder for indexes, caches, projections and trained models."),
-    Setting("downloads", "~/.cache/embedlab", "Cache of downloaded data packages (kept apart from home)."),
+    Setting(
+        "downloads",
+        "~/.cache/embedlab",
+        "Cache of downloaded data packages (kept apart from home).",
+    ),
     Setting("model", "minilm", "Model used when none is named."),
     Setting("host", "127.0.0.1", "Address the web lab binds to."),
     Setting("port", "8765", "Port the web lab listens on."),

@@ -54,7 +54,9 @@ def test_truncate_renormalises_and_rejects_bad_dims() -> None:
     t = truncate(x, 8)
     assert t.shape == (5, 8)
     np.testing.assert_allclose(np.linalg.norm(t, axis=1), 1.0, atol=1e-6)
-    np.testing.assert_allclose(t, x[:, :8] / np.linalg.norm(x[:, :8], axis=1, keepdims=True), atol=1e-6)
+    np.testing.assert_allclose(
+        t, x[:, :8] / np.linalg.norm(x[:, :8], axis=1, keepdims=True), atol=1e-6
+    )
     with pytest.raises(InputError, match="1..32"):
         truncate(x, 64)
 

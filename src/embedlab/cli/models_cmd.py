@@ -31,7 +31,13 @@ def models_command(as_json: bool) -> None:
     click.echo(
         table(
             [
-                (r["name"], "yes" if r["installed"] else "no", r["dims"], r["size_mb"], r["description"])
+                (
+                    r["name"],
+                    "yes" if r["installed"] else "no",
+                    r["dims"],
+                    r["size_mb"],
+                    r["description"],
+                )
                 for r in rows
             ],
             ["model", "installed", "dims", "MB", "description"],

