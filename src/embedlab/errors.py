@@ -110,9 +110,31 @@ class TrainingError(EmbedlabError):
     """A training run cannot start or continue."""
 
 
+# --- maps (appended by the maps area) ----------------------------------------------------
+
+
+class TooFewPointsError(InputError):
+    """A projection or clustering method needs more points than it was given."""
+
+
+class TooManyPointsError(InputError):
+    """A method cannot take this many points here; it offers a sample of a stated size."""
+
+    http_status = 413
+
+
+class DegenerateVectorsError(InputError):
+    """All the vectors are the same (every text embeds alike): nothing to map."""
+
+
+class UnknownFieldError(InputError):
+    """A field (to colour by, or holding the text) is not in the data; the message lists them."""
+
+
 __all__ = [
     "BatchTooLargeError",
     "DatasetError",
+    "DegenerateVectorsError",
     "DimensionMismatchError",
     "EmbedlabError",
     "EmptyInputError",
@@ -125,7 +147,10 @@ __all__ = [
     "RemoteModelError",
     "StoreError",
     "TextTooLongError",
+    "TooFewPointsError",
+    "TooManyPointsError",
     "TrainingError",
+    "UnknownFieldError",
     "UnknownModelError",
     "WeightHashMismatchError",
 ]
