@@ -1,0 +1,149 @@
+"""The FastAPI app factory: error handling, static pages, plotly.js, and the route modules.
+
+Every :class:`~embedlab.errors.EmbedlabError` becomes ``{"error": {"type", "message"}}``
+with the error's ``http_status``; malformed JSON is a 400, a body of the wrong shape a 422,
+both in the same JSON shape with a message that names the field.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from embedlab.errors import EmbedlabError, ModelNotInstalledError
+from embedlab.server.models import ModelPool
+from embedlab.server.routes import ROUTER_MODULES
+
+__all__ = ["STATIC_DIR", "create_app", "error_body", "plotly_js_path"]
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+#: the largest request body accepted, in bytes (a 413 beyond it).
+MAX_BODY_BYTES = 8 * 1024 * 1024
+
+
+def error_body(kind: str, message: str) -> dict[str, Any]:
+    """The one JSON shape of every error the server answers."""
+    return {"error": {"type": kind, "message": message}}
+
+
+def plotly_js_path() -> Path:
+    """plotly.min.js from the installed ``plotly`` package (no CDN, no vendored copy)."""
+    spec = importlib.util.find_spec("plotly")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelNotInstalledError("The 'plotly' package is not installed: pip install plotly")
+    path = Path(next(iter(spec.submodule_search_locations))) / "package_data" / "plotly.min.js"
+    if not path.exists():
+        raise ModelNotInstalledError(f"plotly.min.js is missing at {path}: reinstall plotly.")
+    return path
+
+
+def _validation_message(exc: RequestValidationError) -> tuple[int, str, str]:
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        detail = next(e for e in errors if e.get("type") == "json_invalid")
+        reason = (detail.get("ctx") or {}).get("error", "not valid JSON")
+        return (
+            400,
+            "MalformedJSON",
+            f"The request body is not valid JSON ({reason}). Send a JSON object.",
+        )
+    parts = []
+    for e in errors[:5]:
+        loc = ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body"
+        parts.append(f"{loc}: {e.get('msg', 'invalid')}")
+    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+    return 422, "ValidationError", "Invalid request: " + "; ".join(parts) + more + "."
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(EmbedlabError)
+    async def _embedlab_error(_: Request, exc: EmbedlabError) -> JSONResponse:
+        return JSONResponse(error_body(type(exc).__name__, str(exc)), status_code=exc.http_status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        status, kind, message = _validation_message(exc)
+        return JSONResponse(error_body(kind, message), status_code=status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = str(exc.detail)
+        if exc.status_code == 404:
+            message = f"Nothing at {request.url.path}. See /docs for the API and / for the lab."
+        return JSONResponse(error_body("HTTPError", message), status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(
+            error_body(
+                "InternalError", f"{type(exc).__name__}: {exc}. This is a bug; please report it."
+            ),
+            status_code=500,
+        )
+
+
+def _install_body_limit(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def _limit_body(request: Request, call_next: Any) -> Any:
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
+            return JSONResponse(
+                error_body(
+                    "PayloadTooLarge",
+                    f"The request body has {int(length)} bytes; the limit is {MAX_BODY_BYTES}. "
+                    "Send fewer or shorter texts per request.",
+                ),
+                status_code=413,
+            )
+        return await call_next(request)
+
+
+def create_app(models: list[str] | None = None, *, batching: bool = True) -> FastAPI:
+    """Build the web lab.
+
+    :param models: models to load at start, the first being the default for requests that
+        name none; others load on first use. ``None``: the ``model`` setting.
+    :param batching: merge concurrent requests per model (off only to measure its gain).
+    :return: the FastAPI app; ``app.state.pool`` is its :class:`ModelPool`.
+    """
+    names = [m.strip() for m in models or [] if m.strip()]
+    pool = ModelPool(names[0] if names else None, names, batching=batching)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        pool.start()  # loads in worker threads; the loop keeps serving meanwhile
+        yield
+
+    app = FastAPI(
+        title="embedlab",
+        description="A local lab for text embeddings: the lab's JSON API, plus OpenAI- and "
+        "Ollama-compatible embedding endpoints.",
+        lifespan=lifespan,
+    )
+    app.state.pool = pool
+    _install_error_handlers(app)
+    _install_body_limit(app)
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html")
+
+    @app.get("/static/plotly.min.js", include_in_schema=False)
+    async def plotly_js() -> FileResponse:
+        return FileResponse(plotly_js_path(), media_type="application/javascript")
+
+    for name in ROUTER_MODULES:
+        module = importlib.import_module(f"embedlab.server.routes.{name}")
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

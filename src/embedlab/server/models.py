@@ -1,0 +1,275 @@
+"""The model pool behind every route: shared encoders and request batching.
+
+:class:`ModelPool` loads the default model at start (in a worker thread, so the event loop
+keeps answering) and any other model on first use. ``await pool.embed(model, texts, role)``
+puts the request on that model's queue; requests that arrive while the model is busy, or
+within a few milliseconds of each other, are merged into one ``encoder.embed`` call run in
+a worker thread, and each caller gets its own rows back. One big call keeps the CPU busy
+with one well-filled batch instead of many small ones that fight over the cores.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from embedlab import settings
+from embedlab.errors import BatchTooLargeError
+from embedlab.models import Encoder, load_model
+from embedlab.models.base import as_text_list, check_role
+
+__all__ = ["EmbedOutcome", "ModelPool", "PoolStats", "get_pool"]
+
+#: how long (seconds) an idle queue waits for more requests before it runs a batch.
+BATCH_WINDOW_S = 0.004
+#: the most texts merged into one encoder call.
+MAX_MERGED_TEXTS = 512
+
+
+@dataclass(frozen=True)
+class EmbedOutcome:
+    """What one request got back.
+
+    :param vectors: float32 ``(len(texts), dims)``, rows in the caller's order.
+    :param encoder: the encoder that made them.
+    :param load_seconds: time this request waited for the model to load (0 when loaded).
+    :param inference_seconds: duration of the encoder call that embedded the request's
+        texts (shared with the requests merged into the same call).
+    :param queue_seconds: time spent waiting for the batch to start.
+    :param batch_texts: how many texts that encoder call embedded in all.
+    """
+
+    vectors: np.ndarray
+    encoder: Encoder
+    load_seconds: float
+    inference_seconds: float
+    queue_seconds: float
+    batch_texts: int
+
+    def timing(self) -> dict[str, float]:
+        """Milliseconds, as every route reports them: inference and model load apart."""
+        return {
+            "inference_ms": round(1000 * self.inference_seconds, 3),
+            "load_ms": round(1000 * self.load_seconds, 3),
+            "queue_ms": round(1000 * self.queue_seconds, 3),
+        }
+
+
+@dataclass
+class PoolStats:
+    """Counters that show whether batching happens (the tests and benchmark read them)."""
+
+    requests: int = 0
+    encoder_calls: int = 0
+    texts: int = 0
+    max_requests_merged: int = 0
+
+
+@dataclass
+class _Job:
+    texts: list[str]
+    role: str
+    future: asyncio.Future[tuple[np.ndarray, float, int]]
+    queued_at: float = field(default_factory=time.perf_counter)
+
+
+@dataclass
+class _Queue:
+    """Pending jobs of one model, and whether a drain task is working on them."""
+
+    jobs: list[_Job] = field(default_factory=list)
+    draining: bool = False
+
+
+class ModelPool:
+    """Encoders shared by all routes, with per-model request batching.
+
+    :param default: the model used when a request names none.
+    :param preload: models to load when the app starts (the default is always among them).
+    :param batching: merge concurrent requests for one model (turn off to measure the gain).
+    :param max_batch: the most texts one request may carry (the ``max_batch`` setting).
+    """
+
+    def __init__(
+        self,
+        default: str | None = None,
+        preload: Sequence[str] = (),
+        *,
+        batching: bool = True,
+        max_batch: int | None = None,
+        window_s: float = BATCH_WINDOW_S,
+    ) -> None:
+        self.default = default or settings.get("model")
+        self.preload = list(dict.fromkeys([self.default, *preload]))
+        self.batching = batching
+        self.max_batch = int(max_batch or settings.get("max_batch"))
+        self.window_s = window_s
+        self.stats = PoolStats()
+        self._encoders: dict[str, Encoder] = {}
+        self._queues: dict[str, _Queue] = {}
+        self._loading: dict[str, asyncio.Future[Encoder]] = {}
+
+    # --- loading ---------------------------------------------------------------------
+
+    def loaded(self) -> list[str]:
+        """Names of the models loaded so far."""
+        return list(self._encoders)
+
+    def start(self) -> None:
+        """Begin loading the preload models in worker threads (call inside the event loop)."""
+        for name in self.preload:
+            self._load_future(name)
+
+    def _load_future(self, name: str) -> asyncio.Future[Encoder]:
+        fut = self._loading.get(name)
+        loop = asyncio.get_running_loop()
+        if fut is None or fut.get_loop() is not loop or (fut.done() and fut.exception()):
+            fut = loop.run_in_executor(None, load_model, name)
+            fut.add_done_callback(lambda f: f.cancelled() or f.exception())  # no "never retrieved"
+            self._loading[name] = fut
+        return fut
+
+    async def encoder(self, name: str | None = None) -> tuple[Encoder, float]:
+        """The encoder for ``name`` (the default when ``None``) and seconds spent waiting
+        for it to load (0 when it was already loaded).
+
+        :raises UnknownModelError: no such model (the message lists the known ones).
+        :raises ModelNotInstalledError: its package is missing (the message says what to install).
+        """
+        name = name or self.default
+        if name in self._encoders:
+            return self._encoders[name], 0.0
+        start = time.perf_counter()
+        enc = await self._load_future(name)
+        self._encoders[name] = enc
+        return enc, time.perf_counter() - start
+
+    # --- embedding -------------------------------------------------------------------
+
+    def check_batch(self, n: int) -> None:
+        """Raise :class:`BatchTooLargeError` when a request carries more than ``max_batch`` texts."""
+        if n > self.max_batch:
+            raise BatchTooLargeError(
+                f"The request holds {n} texts; this server accepts at most {self.max_batch} "
+                "per request (setting EMBEDLAB_MAX_BATCH). Split it into smaller requests."
+            )
+
+    async def embed(
+        self, model: str | None, texts: str | Sequence[str], role: str = "document"
+    ) -> np.ndarray:
+        """Embed ``texts`` with ``model``: float32 ``(n, dims)``; see :meth:`embed_detailed`."""
+        return (await self.embed_detailed(model, texts, role)).vectors
+
+    async def embed_detailed(
+        self,
+        model: str | None,
+        texts: str | Sequence[str],
+        role: str = "document",
+        *,
+        truncate: bool = True,
+    ) -> EmbedOutcome:
+        """Embed ``texts`` with ``model`` through the model's batching queue.
+
+        :param truncate: when ``False``, a text over the model's token limit raises
+            :class:`~embedlab.errors.TextTooLongError` naming the limit.
+        :raises EmptyInputError, InputError, BatchTooLargeError: bad input, before any work.
+        """
+        items = as_text_list(texts)
+        check_role(role)
+        self.check_batch(len(items))
+        enc, load_s = await self.encoder(model)
+        if not truncate:
+            enc.check_length(items, role)
+        self.stats.requests += 1
+        if not self.batching:
+            start = time.perf_counter()
+            vecs = await asyncio.to_thread(enc.embed, items, role)
+            took = time.perf_counter() - start
+            self._count_call(len(items), 1)
+            return EmbedOutcome(vecs, enc, load_s, took, 0.0, len(items))
+        fut: asyncio.Future[tuple[np.ndarray, float, int]] = (
+            asyncio.get_running_loop().create_future()
+        )
+        job = _Job(items, role, fut)
+        queue = self._queues.setdefault(enc.info.name, _Queue())
+        queue.jobs.append(job)
+        if not queue.draining:
+            queue.draining = True
+            asyncio.get_running_loop().create_task(self._drain(enc, queue))
+        vecs, took, batch_texts = await fut
+        queued = max(0.0, time.perf_counter() - job.queued_at - took)
+        return EmbedOutcome(vecs, enc, load_s, took, queued, batch_texts)
+
+    def _count_call(self, texts: int, requests: int) -> None:
+        self.stats.encoder_calls += 1
+        self.stats.texts += texts
+        self.stats.max_requests_merged = max(self.stats.max_requests_merged, requests)
+
+    async def _drain(self, enc: Encoder, queue: _Queue) -> None:
+        """Run merged batches until the queue is empty (one drain task per model at a time)."""
+        try:
+            await asyncio.sleep(self.window_s)
+            while queue.jobs:
+                batch = _take_batch(queue.jobs)
+                await self._run_batch(enc, batch)
+                if queue.jobs and len(queue.jobs) < 2:
+                    await asyncio.sleep(self.window_s)
+        finally:
+            queue.draining = False
+
+    async def _run_batch(self, enc: Encoder, batch: list[_Job]) -> None:
+        texts = [t for job in batch for t in job.texts]
+        start = time.perf_counter()
+        try:
+            vecs = await asyncio.to_thread(enc.embed, texts, batch[0].role)
+        except Exception as exc:  # every caller of the batch gets the error
+            for job in batch:
+                if not job.future.done():
+                    job.future.set_exception(exc)
+            return
+        took = time.perf_counter() - start
+        self._count_call(len(texts), len(batch))
+        row = 0
+        for job in batch:
+            n = len(job.texts)
+            if not job.future.done():
+                job.future.set_result((vecs[row : row + n], took, len(texts)))
+            row += n
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-ready summary: default, loaded models, batching counters."""
+        return {
+            "default": self.default,
+            "loaded": self.loaded(),
+            "batching": self.batching,
+            "max_batch": self.max_batch,
+            "stats": vars(self.stats).copy(),
+        }
+
+
+def _take_batch(jobs: list[_Job]) -> list[_Job]:
+    """Remove and return the first jobs that share the first job's role, up to the text cap."""
+    role = jobs[0].role
+    batch: list[_Job] = []
+    total = 0
+    rest: list[_Job] = []
+    for job in jobs:
+        fits = job.role == role and (not batch or total + len(job.texts) <= MAX_MERGED_TEXTS)
+        if fits:
+            batch.append(job)
+            total += len(job.texts)
+        else:
+            rest.append(job)
+    jobs[:] = rest
+    return batch
+
+
+def get_pool(request: Any) -> ModelPool:
+    """The app's pool, from a route's ``Request`` (``request.app.state.pool``)."""
+    pool: ModelPool = request.app.state.pool
+    return pool

@@ -1,0 +1,149 @@
+/* embedlab: shared by every page.
+ *
+ * A page is server/static/<page>.html that includes, in <head>:
+ *   <link rel="stylesheet" href="/static/common.css">
+ *   <script src="/static/plotly.min.js"></script>   (only if it draws figures)
+ *   <script src="/static/common.js"></script>
+ * and has <body data-page="<id>">. common.js draws the header and nav from PAGES, adds an
+ * error box (#error) at the top of <main>, and offers:
+ *   api(path, body)      -> Promise<json>; POST JSON when body is given, else GET; on an
+ *                           error shows the server's message in the error box and throws.
+ *   plot(div, fig)       -> draws a figure a route returned (json of a plotly Figure).
+ *   fmt(x, digits)       -> readable number;  timingText(t) -> "inference 12 ms · load 0 ms".
+ *   modelSelect(select, {kind, selected}) -> fills a <select> with installed models.
+ * To add a page: one entry in PAGES below.
+ */
+"use strict";
+
+const PAGES = [
+  { id: "home", title: "Home", href: "/" },
+  { id: "playground", title: "Playground", href: "/static/playground.html" },
+  { id: "similarity", title: "Similarity", href: "/static/similarity.html" },
+  { id: "compare", title: "Compare models", href: "/static/compare.html" },
+  { id: "languages", title: "Languages", href: "/static/languages.html" },
+  { id: "analogies", title: "Analogies", href: "/static/analogies.html" },
+  { id: "exercises", title: "Guided exercises", href: "/static/exercises.html" },
+];
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v);
+  }
+  for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return node;
+}
+
+function renderNav() {
+  const current = document.body.dataset.page || "";
+  const header = el("header", { class: "topbar" });
+  header.append(el("a", { class: "brand", href: "/" }, "embed", el("b", {}, "lab")));
+  const nav = el("nav", { id: "nav" });
+  for (const p of PAGES) {
+    const a = el("a", { href: p.href, "data-page": p.id }, p.title);
+    if (p.id === current) a.classList.add("active");
+    nav.append(a);
+  }
+  header.append(nav, el("a", { class: "apidocs", href: "/docs" }, "API"));
+  document.body.prepend(header);
+  const main = document.querySelector("main") || document.body;
+  if (!document.getElementById("error")) {
+    const box = el("div", { id: "error", class: "error-box", role: "alert", hidden: "" });
+    main.prepend(box);
+  }
+}
+
+function showError(message) {
+  const box = document.getElementById("error");
+  if (!box) return;
+  box.textContent = message;
+  box.hidden = false;
+}
+
+function clearError() {
+  const box = document.getElementById("error");
+  if (box) { box.hidden = true; box.textContent = ""; }
+}
+
+async function api(path, body) {
+  clearError();
+  const opts = body === undefined ? { method: "GET" } : {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+  };
+  let resp;
+  try {
+    resp = await fetch(path, opts);
+  } catch (e) {
+    showError(`Cannot reach the server (${e.message}). Is 'embedlab serve' still running?`);
+    throw e;
+  }
+  let data = null;
+  try { data = await resp.json(); } catch (e) { data = null; }
+  if (!resp.ok) {
+    const err = data && data.error;
+    const msg = err ? `${err.type}: ${err.message}` : `HTTP ${resp.status} from ${path}`;
+    showError(msg);
+    throw new Error(msg);
+  }
+  return data;
+}
+
+function fmt(x, digits = 4) {
+  if (x === null || x === undefined) return "–";
+  if (typeof x !== "number") return String(x);
+  if (Number.isInteger(x)) return x.toLocaleString();
+  return x.toFixed(digits);
+}
+
+function timingText(t) {
+  if (!t) return "";
+  const parts = [`inference ${fmt(t.inference_ms, 1)} ms`, `model load ${fmt(t.load_ms, 1)} ms`];
+  return parts.join(" · ");
+}
+
+function plot(div, fig, extraLayout) {
+  const node = typeof div === "string" ? document.getElementById(div) : div;
+  const layout = Object.assign({}, fig.layout || {}, extraLayout || {});
+  layout.autosize = true;
+  return Plotly.newPlot(node, fig.data, layout, { responsive: true, displaylogo: false });
+}
+
+async function modelSelect(select, opts = {}) {
+  const node = typeof select === "string" ? document.getElementById(select) : select;
+  const data = await api("/lab/models");
+  node.innerHTML = "";
+  for (const m of data.models) {
+    if (opts.kind && m.kind !== opts.kind) continue;
+    const o = el("option", { value: m.name }, m.installed ? m.name : `${m.name} (not installed)`);
+    if (!m.installed) o.disabled = true;
+    if (m.name === (opts.selected || data.default)) o.selected = true;
+    node.append(o);
+  }
+  return data;
+}
+
+function busy(button, on) {
+  if (!button) return;
+  button.disabled = on;
+  button.classList.toggle("busy", on);
+}
+
+/* Run fn on click of button and on Ctrl/Cmd+Enter inside any of the inputs. */
+function bindRun(button, fn, inputs = []) {
+  const run = async () => {
+    busy(button, true);
+    try { await fn(); } catch (e) { /* already shown */ } finally { busy(button, false); }
+  };
+  button.addEventListener("click", run);
+  for (const i of inputs) {
+    i.addEventListener("keydown", (ev) => {
+      if ((ev.ctrlKey || ev.metaKey) && ev.key === "Enter") { ev.preventDefault(); run(); }
+    });
+  }
+  return run;
+}
+
+document.addEventListener("DOMContentLoaded", renderNav);
