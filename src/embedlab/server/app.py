@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from embedlab.errors import EmbedlabError, ModelNotInstalledError
 from embedlab.server.models import ModelPool
+from embedlab.server.responses import error_body
 from embedlab.server.routes import ROUTER_MODULES
 
 __all__ = ["STATIC_DIR", "create_app", "error_body", "plotly_js_path"]
@@ -29,11 +30,6 @@ __all__ = ["STATIC_DIR", "create_app", "error_body", "plotly_js_path"]
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 #: the largest request body accepted, in bytes (a 413 beyond it).
 MAX_BODY_BYTES = 8 * 1024 * 1024
-
-
-def error_body(kind: str, message: str) -> dict[str, Any]:
-    """The one JSON shape of every error the server answers."""
-    return {"error": {"type": kind, "message": message}}
 
 
 def plotly_js_path() -> Path:
@@ -57,12 +53,20 @@ def _validation_message(exc: RequestValidationError) -> tuple[int, str, str]:
             "MalformedJSON",
             f"The request body is not valid JSON ({reason}). Send a JSON object.",
         )
-    parts = []
-    for e in errors[:5]:
-        loc = ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body"
-        parts.append(f"{loc}: {e.get('msg', 'invalid')}")
-    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
-    return 422, "ValidationError", "Invalid request: " + "; ".join(parts) + more + "."
+    by_field: dict[str, list[str]] = {}
+    for e in errors:
+        # drop the union-member steps pydantic adds ("str", "list[any]") from the location
+        loc = [str(p) for p in e.get("loc", ()) if p != "body" and not _is_type_step(p)]
+        msgs = by_field.setdefault(".".join(loc) or "body", [])
+        msg = str(e.get("msg", "invalid"))
+        if msg not in msgs:
+            msgs.append(msg)
+    parts = [f"{k}: {' or '.join(v)}" for k, v in list(by_field.items())[:5]]
+    return 422, "ValidationError", "Invalid request: " + "; ".join(parts) + "."
+
+
+def _is_type_step(step: object) -> bool:
+    return isinstance(step, str) and (step in {"str", "int", "float", "bool"} or "[" in step)
 
 
 def _install_error_handlers(app: FastAPI) -> None:

@@ -11,4 +11,8 @@ Figures: return ``json.loads(fig.to_json())``; the page calls ``Plotly.newPlot``
 from __future__ import annotations
 
 #: route modules, included in this order (append yours: one line).
-ROUTER_MODULES: tuple[str, ...] = ("meta",)
+ROUTER_MODULES: tuple[str, ...] = (
+    "meta",
+    "openai_compat",
+    "ollama_compat",
+)

@@ -1,0 +1,68 @@
+"""Concurrent requests for one model are merged into few encoder calls, and each caller
+gets its own rows back."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import numpy as np
+from fastapi import FastAPI
+
+from embedlab.models import Encoder
+from embedlab.server.models import ModelPool
+
+SENTENCES = [f"Sentence number {i} is about topic {i % 7}." for i in range(32)]
+
+
+def test_32_concurrent_requests_are_batched(
+    app: FastAPI, call: Callable[..., Any], minilm: Encoder
+) -> None:
+    pool: ModelPool = app.state.pool
+    before_calls, before_requests = pool.stats.encoder_calls, pool.stats.requests
+
+    async def go(c: httpx.AsyncClient) -> list[httpx.Response]:
+        reqs = [c.post("/v1/embeddings", json={"input": s}) for s in SENTENCES]
+        return list(await asyncio.gather(*reqs))
+
+    responses = call(go)
+    assert [r.status_code for r in responses] == [200] * 32
+    got = np.array([r.json()["data"][0]["embedding"] for r in responses], dtype=np.float32)
+    # each caller got its own sentence's vector back, not a neighbour's
+    np.testing.assert_allclose(got, minilm.embed(SENTENCES), atol=1e-4)
+    calls = pool.stats.encoder_calls - before_calls
+    assert pool.stats.requests - before_requests == 32
+    assert calls <= 8, f"32 concurrent requests took {calls} encoder calls: not batched"
+    assert pool.stats.max_requests_merged >= 4
+    merged = {r.json()["timing"]["inference_ms"] for r in responses}
+    assert len(merged) < 32  # requests of one batch share its inference time
+
+
+def test_mixed_roles_and_errors_do_not_poison_a_batch(minilm: Encoder) -> None:
+    pool = ModelPool("minilm")
+
+    async def main() -> list[Any]:
+        jobs = [
+            pool.embed("minilm", "a document", "document"),
+            pool.embed("minilm", "a query", "query"),
+            pool.embed("minilm", "", "document"),  # fails alone
+            pool.embed("minilm", ["two", "texts"], "document"),
+        ]
+        return list(await asyncio.gather(*jobs, return_exceptions=True))
+
+    a, b, bad, c = asyncio.run(main())
+    assert isinstance(bad, Exception) and "empty" in str(bad)
+    assert a.shape == (1, 384) and b.shape == (1, 384) and c.shape == (2, 384)
+    np.testing.assert_allclose(c, minilm.embed(["two", "texts"]), atol=1e-5)
+
+
+def test_batching_off_encodes_each_request_alone(minilm: Encoder) -> None:
+    pool = ModelPool("minilm", batching=False)
+
+    async def main() -> None:
+        await asyncio.gather(*[pool.embed(None, s) for s in SENTENCES[:6]])
+
+    asyncio.run(main())
+    assert pool.stats.encoder_calls == 6 and pool.stats.max_requests_merged == 1
