@@ -99,6 +99,12 @@ class IndexLockedError(StoreError):
     http_status = 423
 
 
+class IndexExistsError(StoreError):
+    """An index of that name already exists."""
+
+    http_status = 409
+
+
 # --- data sets, evaluation, training -------------------------------------------------
 
 
@@ -139,6 +145,7 @@ __all__ = [
     "EmbedlabError",
     "EmptyInputError",
     "FingerprintMismatchError",
+    "IndexExistsError",
     "IndexLockedError",
     "IndexNotFoundError",
     "InputError",

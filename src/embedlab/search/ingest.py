@@ -1,0 +1,349 @@
+"""Readers: files and folders in, text records out (streamed, never a whole big file at once).
+
+Each supported suffix maps to a reader in :data:`READERS`. A reader yields
+:class:`Record` objects: a piece of text with its title, metadata, record number (row of a
+jsonl/csv file, page of a pdf, else 0) and character offset inside that record. Plain text
+is yielded in blocks of about :data:`BLOCK_CHARS` cut at paragraph breaks, so a huge file
+never sits whole in memory.
+
+Files that cannot be read (binary, not UTF-8, empty, malformed, unsupported) are reported
+as :class:`Skipped` with the reason instead of stopping the run.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+#: plain-text files are yielded in blocks of about this many characters.
+BLOCK_CHARS = 64_000
+_SNIFF_BYTES = 8192
+_READ_BYTES = 1 << 20
+
+csv.field_size_limit(1 << 28)
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How structured files are read.
+
+    :param text_field: the jsonl key / csv column that holds the text.
+    :param title_field: the key / column that holds a title (optional in the data).
+    """
+
+    text_field: str = "text"
+    title_field: str = "title"
+
+
+@dataclass
+class Record:
+    """A piece of a document: its text and where it came from."""
+
+    text: str
+    title: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+    record: int = 0
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file (or part of one) that was not indexed, and why."""
+
+    path: str
+    reason: str
+
+
+class SkipFile(Exception):
+    """Raised by a reader: this file cannot be indexed (the message is the reason)."""
+
+
+# --- finding files ---------------------------------------------------------------------
+
+
+def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[Skipped]]:
+    """All readable-looking files under ``paths`` (folders recursively, hidden ones skipped).
+
+    :return: the files (sorted, absolute, each once) and the paths skipped with a reason.
+    """
+    found: dict[Path, None] = {}
+    skipped: list[Skipped] = []
+    for raw in paths:
+        path = Path(raw).expanduser().resolve()
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    if not name.startswith("."):
+                        _consider(Path(root) / name, found, skipped)
+        elif path.is_file():
+            _consider(path, found, skipped)
+        else:
+            skipped.append(Skipped(str(path), "not found"))
+    return sorted(found), skipped
+
+
+def _consider(path: Path, found: dict[Path, None], skipped: list[Skipped]) -> None:
+    if path.suffix.lower() in READERS:
+        found[path] = None
+    else:
+        supported = ", ".join(sorted(READERS))
+        skipped.append(
+            Skipped(str(path), f"unsupported file type {path.suffix or '(none)'!r}: {supported}")
+        )
+
+
+# --- checks before reading ---------------------------------------------------------------
+
+
+def probe(path: Path) -> None:
+    """Raise :class:`SkipFile` when ``path`` is empty, binary or (for text types) not UTF-8.
+
+    Text files are decoded in blocks with an incremental decoder: the whole file is checked
+    without being held in memory.
+    """
+    try:
+        size = path.stat().st_size
+        if size == 0:
+            raise SkipFile("empty file")
+        with open(path, "rb") as f:
+            head = f.read(_SNIFF_BYTES)
+            if path.suffix.lower() == ".pdf":
+                if not head.startswith(b"%PDF"):
+                    raise SkipFile("not a PDF file (no %PDF header)")
+                return
+            if b"\x00" in head:
+                raise SkipFile("binary file (contains NUL bytes)")
+            decoder = codecs.getincrementaldecoder("utf-8")()
+            block = head
+            offset = 0
+            while block:
+                try:
+                    decoder.decode(block)
+                except UnicodeDecodeError as exc:
+                    raise SkipFile(
+                        f"not UTF-8 (bad byte at offset {offset + exc.start}): "
+                        "convert it to UTF-8 first"
+                    ) from exc
+                offset += len(block)
+                block = f.read(_READ_BYTES)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        raise SkipFile("not UTF-8 (truncated multi-byte character at the end)") from exc
+    except OSError as exc:
+        raise SkipFile(f"cannot be read: {exc.strerror or exc}") from exc
+
+
+def read_file(path: Path, options: ReadOptions | None = None) -> Iterator[Record]:
+    """Records of one file, through the reader registered for its suffix.
+
+    :raises SkipFile: when the file turns out to be unreadable.
+    """
+    reader = READERS.get(path.suffix.lower())
+    if reader is None:
+        raise SkipFile(f"unsupported file type {path.suffix!r}")
+    try:
+        yield from reader(path, options or ReadOptions())
+    except UnicodeDecodeError as exc:
+        raise SkipFile("not UTF-8: convert it to UTF-8 first") from exc
+    except OSError as exc:
+        raise SkipFile(f"cannot be read: {exc}") from exc
+
+
+# --- readers -----------------------------------------------------------------------------
+
+
+def _text_blocks(path: Path) -> Iterator[tuple[int, str]]:
+    """(char offset, block) pairs of about BLOCK_CHARS, cut at blank lines when possible."""
+    parts: list[str] = []
+    size = 0
+    offset = 0
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        for line in f:
+            parts.append(line)
+            size += len(line)
+            if size >= 2 * BLOCK_CHARS or (size >= BLOCK_CHARS and not line.strip()):
+                yield offset, "".join(parts)
+                offset += size
+                parts, size = [], 0
+    if parts:
+        yield offset, "".join(parts)
+
+
+def read_txt(path: Path, options: ReadOptions) -> Iterator[Record]:
+    """Plain text, streamed in blocks; the title is the file name."""
+    for offset, block in _text_blocks(path):
+        yield Record(text=block, title=path.stem, offset=offset)
+
+
+def read_markdown(path: Path, options: ReadOptions) -> Iterator[Record]:
+    """Markdown, streamed like text; the title is the first ``# heading`` (else the file name)."""
+    title = ""
+    for offset, block in _text_blocks(path):
+        if not title:
+            title = next(
+                (ln.lstrip("#").strip() for ln in block.splitlines() if ln.startswith("# ")),
+                path.stem,
+            )
+        yield Record(text=block, title=title, offset=offset)
+
+
+class _HTMLText(HTMLParser):
+    """Collects visible text and the <title> of an HTML page (stdlib parser)."""
+
+    _SKIP = frozenset({"script", "style", "noscript", "template", "head"})
+    _BLOCK = frozenset(
+        {"p", "div", "br", "li", "ul", "ol", "tr", "table", "section", "article", "header",
+         "footer", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "hr"}
+    )  # fmt: skip
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.title_parts: list[str] = []
+        self._skip = 0
+        self._in_title = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "title":
+            self._in_title = True
+        elif tag in self._SKIP:
+            self._skip += 1
+        elif tag in self._BLOCK:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title":
+            self._in_title = False
+        elif tag in self._SKIP:
+            self._skip = max(0, self._skip - 1)
+        elif tag in self._BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title_parts.append(data)
+        elif not self._skip:
+            self.parts.append(data)
+
+    def text(self) -> str:
+        lines = (" ".join(ln.split()) for ln in "".join(self.parts).splitlines())
+        out: list[str] = []
+        for ln in lines:
+            if ln or (out and out[-1]):
+                out.append(ln)
+        return "\n".join(out).strip()
+
+
+def read_html(path: Path, options: ReadOptions) -> Iterator[Record]:
+    """HTML: tags stripped with the stdlib parser (scripts and styles dropped); <title> kept."""
+    parser = _HTMLText()
+    with open(path, encoding="utf-8-sig") as f:
+        while block := f.read(_READ_BYTES):
+            parser.feed(block)
+    parser.close()
+    title = " ".join("".join(parser.title_parts).split()) or path.stem
+    yield Record(text=parser.text(), title=title)
+
+
+def _structured(row: dict[str, Any], n: int, path: Path, options: ReadOptions) -> Record | None:
+    text = row.get(options.text_field)
+    if not isinstance(text, str):
+        return None
+    title = row.get(options.title_field)
+    meta = {k: v for k, v in row.items() if k not in (options.text_field, options.title_field)}
+    return Record(text=text, title=str(title) if title else "", metadata=meta, record=n)
+
+
+def read_jsonl(path: Path, options: ReadOptions) -> Iterator[Record]:
+    """JSON lines, one record per line; the text is ``options.text_field``, other keys metadata."""
+    good = 0
+    with open(path, encoding="utf-8-sig") as f:
+        for n, line in enumerate(f):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise SkipFile(f"line {n + 1} is not valid JSON ({exc.msg})") from exc
+            rec = _structured(row, n, path, options) if isinstance(row, dict) else None
+            if rec is not None:
+                good += 1
+                yield rec
+    if not good:
+        raise SkipFile(
+            f"no record has a text field {options.text_field!r}: name it with --text-field"
+        )
+
+
+def read_csv(path: Path, options: ReadOptions) -> Iterator[Record]:
+    """CSV with a header; the text is column ``options.text_field``, other columns metadata."""
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        reader = csv.DictReader(f)
+        columns = reader.fieldnames or []
+        if options.text_field not in columns:
+            raise SkipFile(
+                f"no column {options.text_field!r} (columns: {', '.join(columns) or 'none'}): "
+                "name the text column with --text-field"
+            )
+        for n, row in enumerate(reader):
+            row = {k: v for k, v in row.items() if k is not None}
+            rec = _structured(row, n, path, options)
+            if rec is not None:
+                yield rec
+
+
+def read_pdf(path: Path, options: ReadOptions) -> Iterator[Record]:
+    """PDF through pypdf, one record per page (``record`` is the page number, from 0)."""
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        reader = PdfReader(str(path))
+        if reader.is_encrypted:
+            raise SkipFile("encrypted PDF: decrypt it first")
+        meta_title = (reader.metadata.title if reader.metadata else None) or ""
+        pages = len(reader.pages)
+        for n, page in enumerate(reader.pages):
+            text = page.extract_text() or ""
+            yield Record(
+                text=text, title=str(meta_title) or path.stem, metadata={"pages": pages}, record=n
+            )
+    except PyPdfError as exc:
+        raise SkipFile(f"unreadable PDF: {exc}") from exc
+
+
+Reader = Callable[[Path, ReadOptions], Iterator[Record]]
+
+#: suffix -> reader.
+READERS: dict[str, Reader] = {
+    ".txt": read_txt,
+    ".text": read_txt,
+    ".md": read_markdown,
+    ".markdown": read_markdown,
+    ".html": read_html,
+    ".htm": read_html,
+    ".jsonl": read_jsonl,
+    ".ndjson": read_jsonl,
+    ".csv": read_csv,
+    ".pdf": read_pdf,
+}
+
+__all__ = [
+    "BLOCK_CHARS",
+    "READERS",
+    "ReadOptions",
+    "Record",
+    "SkipFile",
+    "Skipped",
+    "discover",
+    "probe",
+    "read_file",
+]

@@ -1,0 +1,23 @@
+"""Stores: named indexes of chunks and their vectors, behind one :class:`Index` interface.
+
+The embedded store (SQLite in WAL mode + immutable ``.npy`` vector segments, one folder per
+index under ``home()/indexes``) is the zero set-up default.
+"""
+
+from embedlab.stores.api import create_index, drop_index, list_indexes, open_index, update_index
+from embedlab.stores.base import Chunk, Index, IndexStats
+from embedlab.stores.embedded import EmbeddedIndex
+from embedlab.stores.writer import WriteReport
+
+__all__ = [
+    "Chunk",
+    "EmbeddedIndex",
+    "Index",
+    "IndexStats",
+    "WriteReport",
+    "create_index",
+    "drop_index",
+    "list_indexes",
+    "open_index",
+    "update_index",
+]

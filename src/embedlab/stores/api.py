@@ -1,0 +1,349 @@
+"""Create, update, open, list and drop embedded indexes.
+
+``create_index`` and ``update_index`` hold the index's write lock for the whole run; a
+second writer waits :data:`~embedlab.stores.lock.DEFAULT_WAIT` seconds and is refused with
+:class:`~embedlab.errors.IndexLockedError`. Readers (``open_index``) never take the lock.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from embedlab.errors import (
+    FingerprintMismatchError,
+    IndexExistsError,
+    IndexNotFoundError,
+    InputError,
+)
+from embedlab.models import Encoder, load_model
+from embedlab.search.chunking import Chunker, ChunkSettings
+from embedlab.search.ingest import ReadOptions, SkipFile, Skipped, discover, probe
+from embedlab.stores.embedded import (
+    DB_NAME,
+    LOCK_NAME,
+    SCHEMA,
+    SCHEMA_VERSION,
+    SEGMENTS,
+    EmbeddedIndex,
+    _gather,
+    connect,
+    exists,
+    index_folder,
+    indexes_root,
+    read_meta,
+)
+from embedlab.stores.lock import DEFAULT_WAIT, WriteLock
+from embedlab.stores.writer import (
+    FileJob,
+    IndexWriter,
+    Progress,
+    WriteReport,
+    bump_generation,
+    file_digest,
+    run_jobs,
+    write_segment,
+)
+
+#: compact the segments when more than this many exist, or when this share of rows is dead.
+MAX_SEGMENTS = 16
+MAX_DEAD_SHARE = 0.3
+
+
+@dataclass(frozen=True)
+class _Doc:
+    id: int
+    hash: str
+    mtime_ns: int
+    size: int
+    complete: bool
+
+
+def open_index(name: str) -> EmbeddedIndex:
+    """Open index ``name`` for reading.
+
+    :raises IndexNotFoundError: when there is no such index.
+    """
+    return EmbeddedIndex(name)
+
+
+def list_indexes() -> list[str]:
+    """Names of all indexes under ``home()/indexes``, sorted."""
+    root = indexes_root()
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and exists(p.name))
+
+
+def drop_index(name: str, *, wait: float = DEFAULT_WAIT) -> None:
+    """Delete index ``name`` and its folder (refused while another process writes to it)."""
+    folder = index_folder(name)
+    if not exists(name):
+        raise IndexNotFoundError(f"No index named {name!r}: nothing to drop (see 'index list').")
+    with WriteLock(folder / LOCK_NAME, name, wait):
+        shutil.rmtree(folder)
+
+
+def _encoder(model: str | Encoder) -> Encoder:
+    return load_model(model) if isinstance(model, str) else model
+
+
+def create_index(
+    name: str,
+    sources: Sequence[str | Path],
+    model: str | Encoder = "minilm",
+    *,
+    chunking: ChunkSettings | None = None,
+    text_field: str = "text",
+    title_field: str = "title",
+    progress: Progress | None = None,
+    wait: float = DEFAULT_WAIT,
+) -> EmbeddedIndex:
+    """Create index ``name`` from files and folders, embedding each chunk once.
+
+    The returned index carries the run's :class:`WriteReport` as ``.report``.
+
+    :raises IndexExistsError: when the index exists (use :func:`update_index` or drop it).
+    :raises InputError: when no source is given or nothing under them is readable.
+    """
+    if not sources:
+        raise InputError("No sources given: name at least one file or folder to index.")
+    folder = index_folder(name)
+    encoder = _encoder(model)
+    settings = (chunking or ChunkSettings()).validate(encoder.info.max_tokens)
+    chunker = Chunker(encoder, settings)
+    files, skipped = discover(sources)
+    readable = _readable(files, skipped)
+    if not readable:
+        reasons = "; ".join(f"{s.path}: {s.reason}" for s in skipped[:5]) or "no files found"
+        raise InputError(
+            f"Nothing readable to index under {', '.join(map(str, sources))} ({reasons})."
+        )
+    if exists(name):
+        raise IndexExistsError(
+            f"Index {name!r} already exists: run 'embedlab index update {name}', or drop it first."
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    with WriteLock(folder / LOCK_NAME, name, wait):
+        if exists(name):
+            raise IndexExistsError(f"Index {name!r} was just created by another process.")
+        conn = connect(folder)
+        try:
+            now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            meta = {
+                "schema_version": SCHEMA_VERSION,
+                "name": name,
+                "engine": "embedded",
+                "model": encoder.info.name,
+                "model_info": encoder.info.to_dict(),
+                "fingerprint": encoder.info.fingerprint,
+                "chunking": settings.to_dict(),
+                "read_options": {"text_field": text_field, "title_field": title_field},
+                "sources": [str(Path(s).expanduser().resolve()) for s in sources],
+                "created": now,
+                "updated": now,
+                "generation": 0,
+            }
+            conn.executescript(SCHEMA)
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+                [(k, json.dumps(v)) for k, v in meta.items()],
+            )
+            conn.execute("COMMIT")
+            options = ReadOptions(text_field, title_field)
+            report = _sync(folder, conn, encoder, chunker, options, readable, skipped, progress)
+        finally:
+            conn.close()
+    index = EmbeddedIndex(name)
+    index.report = report
+    return index
+
+
+def update_index(
+    name: str,
+    model: str | Encoder | None = None,
+    *,
+    progress: Progress | None = None,
+    wait: float = DEFAULT_WAIT,
+) -> WriteReport:
+    """Re-read the sources of index ``name``: embed new and changed chunks, drop removed files.
+
+    Also finishes a create or update that was interrupted (killed) before it committed.
+
+    :raises FingerprintMismatchError: when ``model`` is not the index's model.
+    """
+    folder = index_folder(name)
+    if not exists(name):
+        raise IndexNotFoundError(
+            f"No index named {name!r}: create it with 'embedlab index create {name} PATH...'."
+        )
+    with WriteLock(folder / LOCK_NAME, name, wait):
+        conn = connect(folder)
+        try:
+            meta = read_meta(conn)
+            encoder = _encoder(model if model is not None else str(meta["model"]))
+            if encoder.info.fingerprint != meta["fingerprint"]:
+                raise FingerprintMismatchError(
+                    f"Index {name!r} was built with model {meta['model']!r} (fingerprint "
+                    f"{meta['fingerprint']}); {encoder.info.name!r} has fingerprint "
+                    f"{encoder.info.fingerprint}. Update it with its own model, or build a new index."
+                )
+            chunker = Chunker(encoder, ChunkSettings(**meta["chunking"]))
+            options = ReadOptions(**meta.get("read_options", {}))
+            files, skipped = discover(meta["sources"])
+            skipped = [s for s in skipped if s.reason != "not found"] + [
+                s for s in skipped if s.reason == "not found"
+            ]
+            return _sync(folder, conn, encoder, chunker, options, files, skipped, progress)
+        finally:
+            conn.close()
+
+
+def _readable(files: list[Path], skipped: list[Skipped]) -> list[Path]:
+    out = []
+    for f in files:
+        try:
+            probe(f)
+        except SkipFile as exc:
+            skipped.append(Skipped(str(f), str(exc)))
+        else:
+            out.append(f)
+    return out
+
+
+def _sync(
+    folder: Path,
+    conn: sqlite3.Connection,
+    encoder: Encoder,
+    chunker: Chunker,
+    options: ReadOptions,
+    files: Iterable[Path],
+    skipped: list[Skipped],
+    progress: Progress | None,
+) -> WriteReport:
+    """Bring the index in line with ``files`` (the caller holds the write lock)."""
+    t0 = time.perf_counter()
+    report = WriteReport(skipped=list(skipped))
+    cleanup(folder, conn)
+    existing = {
+        p: _Doc(i, h, m, s, bool(c))
+        for i, p, h, m, s, c in conn.execute(
+            "SELECT id, path, hash, mtime_ns, size, complete FROM documents"
+        )
+    }
+    jobs: list[FileJob] = []
+    touched: list[tuple[int, int, int]] = []
+    for f in files:
+        st = f.stat()
+        doc = existing.pop(str(f), None)
+        if doc and doc.complete and (doc.size, doc.mtime_ns) == (st.st_size, st.st_mtime_ns):
+            report.files_unchanged += 1
+            continue
+        try:
+            probe(f)
+        except SkipFile as exc:
+            if not any(s.path == str(f) for s in report.skipped):
+                report.skipped.append(Skipped(str(f), str(exc)))
+            if doc:
+                existing[str(f)] = doc  # was indexed, now unreadable: drop it
+            continue
+        digest = file_digest(f)
+        if doc and doc.complete and doc.hash == digest:
+            touched.append((st.st_mtime_ns, st.st_size, doc.id))
+            report.files_unchanged += 1
+            continue
+        jobs.append(FileJob(f, doc.id if doc else None, digest, st.st_mtime_ns, st.st_size))
+    if touched:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany("UPDATE documents SET mtime_ns=?, size=? WHERE id=?", touched)
+        conn.execute("COMMIT")
+    writer = IndexWriter(folder, conn, encoder, chunker, options, report)
+    try:
+        run_jobs(writer, jobs, progress)
+    except BaseException:
+        writer.rollback()
+        raise
+    if existing:  # removed files: last, so a moved file could reuse their vectors
+        ids = [(d.id,) for d in existing.values()]
+        conn.execute("BEGIN IMMEDIATE")
+        removed = sum(conn.execute("DELETE FROM chunks WHERE doc_id=?", i).rowcount for i in ids)
+        conn.executemany("DELETE FROM documents WHERE id=?", ids)
+        bump_generation(conn)
+        conn.execute("COMMIT")
+        report.files_removed = len(ids)
+        report.chunks_removed += removed
+    cleanup(folder, conn)
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def cleanup(folder: Path, conn: sqlite3.Connection) -> None:
+    """Delete orphan and dead segment files; compact when segments are many or mostly dead.
+
+    Orphans are files of a run that was killed before it committed. Compaction writes the
+    live vectors to one new segment and repoints the rows in one transaction; the chunk
+    ids, texts and vectors do not change, so the generation does not either.
+    """
+    seg_dir = folder / SEGMENTS
+    seg_dir.mkdir(exist_ok=True)
+    known = {f for (f,) in conn.execute("SELECT file FROM segments")}
+    for path in seg_dir.iterdir():
+        if path.name not in known:
+            path.unlink(missing_ok=True)
+    dead = conn.execute(
+        "SELECT id, file FROM segments WHERE id NOT IN (SELECT DISTINCT segment FROM chunks)"
+    ).fetchall()
+    if dead:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany("DELETE FROM segments WHERE id=?", [(i,) for i, _ in dead])
+        conn.execute("COMMIT")
+        for _, f in dead:
+            (seg_dir / f).unlink(missing_ok=True)
+    n_segs, total = conn.execute("SELECT count(*), coalesce(sum(rows), 0) FROM segments").fetchone()
+    live = conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
+    if n_segs > MAX_SEGMENTS or (total and live < (1 - MAX_DEAD_SHARE) * total):
+        _compact(folder, conn)
+
+
+def _compact(folder: Path, conn: sqlite3.Connection) -> None:
+    import numpy as np
+
+    rows = conn.execute("SELECT id, segment, row FROM chunks ORDER BY id").fetchall()
+    segs = {int(i): str(f) for i, f in conn.execute("SELECT id, file FROM segments")}
+    old = list(segs.values())
+    dims = int(
+        json.loads(conn.execute("SELECT value FROM meta WHERE key='model_info'").fetchone()[0])[
+            "dims"
+        ]
+    )
+    seg_col = np.array([r[1] for r in rows], dtype=np.int64)
+    row_col = np.array([r[2] for r in rows], dtype=np.int64)
+    matrix = np.array(_gather(folder, segs, seg_col, row_col, dims))
+    name = write_segment(folder, matrix)
+    conn.execute("BEGIN IMMEDIATE")
+    seg_id = conn.execute(
+        "INSERT INTO segments(file, rows, dims) VALUES (?, ?, ?)", (name, len(matrix), dims)
+    ).lastrowid
+    conn.executemany(
+        "UPDATE chunks SET segment=?, row=? WHERE id=?",
+        [(seg_id, n, r[0]) for n, r in enumerate(rows)],
+    )
+    conn.execute("DELETE FROM segments WHERE id != ?", (seg_id,))
+    conn.execute("COMMIT")
+    for f in old:
+        (folder / SEGMENTS / f).unlink(missing_ok=True)
+
+
+__all__ = [
+    "DB_NAME",
+    "cleanup",
+    "create_index",
+    "drop_index",
+    "list_indexes",
+    "open_index",
+    "update_index",
+]

@@ -1,0 +1,343 @@
+"""The embedded store: one folder per index, SQLite (WAL) for rows, ``.npy`` segments for vectors.
+
+Layout of ``home()/indexes/NAME/``::
+
+    index.sqlite     meta (model, fingerprint, chunking, generation), documents, chunks,
+                     segments; WAL mode so readers never wait for the writer
+    segments/*.npy   immutable float32 matrices; a chunk row names (segment, row)
+    write.lock       flock held by the one writer
+
+Crash safety comes from the order of writes: a segment file is written, fsynced and
+renamed into place *before* the transaction that references it commits; a document and all
+its chunks commit in one transaction. A file no committed row references is an orphan and
+is deleted by the next writer.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from embedlab.errors import IndexNotFoundError, InputError, StoreError
+from embedlab.settings import home
+from embedlab.stores.base import Chunk, Index, IndexStats
+
+SCHEMA_VERSION = 1
+DB_NAME = "index.sqlite"
+SEGMENTS = "segments"
+LOCK_NAME = "write.lock"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    path TEXT NOT NULL UNIQUE,
+    hash TEXT NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    chunks INTEGER NOT NULL DEFAULT 0,
+    complete INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS segments (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    file TEXT NOT NULL UNIQUE,
+    rows INTEGER NOT NULL,
+    dims INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    doc_id INTEGER NOT NULL REFERENCES documents(id),
+    record INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    start_char INTEGER NOT NULL,
+    end_char INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    title TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    segment INTEGER NOT NULL REFERENCES segments(id),
+    row INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+CREATE INDEX IF NOT EXISTS chunks_hash ON chunks(hash);
+CREATE INDEX IF NOT EXISTS chunks_segment ON chunks(segment);
+"""
+
+
+def indexes_root() -> Path:
+    """``home()/indexes`` (created on first use)."""
+    path = home() / "indexes"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def check_name(name: str) -> str:
+    """Return ``name`` if it is a valid index name, else raise :class:`InputError`."""
+    if not _NAME.match(name or ""):
+        raise InputError(
+            f"Invalid index name {name!r}: use letters, digits, '.', '_' or '-' "
+            "(at most 64, starting with a letter or digit)."
+        )
+    return name
+
+
+def index_folder(name: str) -> Path:
+    """The folder of index ``name`` (may not exist)."""
+    return indexes_root() / check_name(name)
+
+
+def connect(folder: Path) -> sqlite3.Connection:
+    """A connection to the index database in WAL mode; transactions are explicit."""
+    conn = sqlite3.connect(
+        folder / DB_NAME, isolation_level=None, check_same_thread=False, timeout=30
+    )
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
+def read_meta(conn: sqlite3.Connection) -> dict[str, Any]:
+    """All meta keys, JSON-decoded."""
+    return {k: json.loads(v) for k, v in conn.execute("SELECT key, value FROM meta")}
+
+
+def exists(name: str) -> bool:
+    """Whether an index ``name`` has been created (its meta committed)."""
+    folder = index_folder(name)
+    if not (folder / DB_NAME).exists():
+        return False
+    conn = connect(folder)
+    try:
+        return bool(conn.execute("SELECT 1 FROM meta WHERE key='model'").fetchone())
+    except sqlite3.DatabaseError:
+        return False
+    finally:
+        conn.close()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Aligned arrays of one committed generation."""
+
+    generation: int
+    ids: np.ndarray
+    texts: list[str]
+    vectors: np.ndarray
+
+
+def _gather(folder: Path, segs: dict[int, str], seg_col: np.ndarray, row_col: np.ndarray,
+            dims: int) -> np.ndarray:  # fmt: skip
+    """One float32 matrix from (segment, row) pairs, reading segments through mmap."""
+    n = len(seg_col)
+    if n == 0:
+        return np.zeros((0, dims), dtype=np.float32)
+    uniq = np.unique(seg_col)
+    if len(uniq) == 1:
+        mm = np.load(folder / SEGMENTS / segs[int(uniq[0])], mmap_mode="r")
+        if len(mm) == n and np.array_equal(row_col, np.arange(n)):
+            return mm  # already aligned: zero copy
+    out = np.empty((n, dims), dtype=np.float32)
+    for s in uniq:
+        mm = np.load(folder / SEGMENTS / segs[int(s)], mmap_mode="r")
+        where = np.flatnonzero(seg_col == s)
+        out[where] = mm[row_col[where]]
+    out.flags.writeable = False
+    return out
+
+
+class EmbeddedIndex(Index):
+    """An index in its own folder, read through snapshots (see :class:`Index`)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = check_name(name)
+        self._folder = index_folder(name)
+        if not exists(name):
+            raise IndexNotFoundError(
+                f"No index named {name!r}. See 'embedlab index list', or create it with "
+                f"'embedlab index create {name} PATH...'."
+            )
+        self._conn = connect(self._folder)
+        self._lock = threading.RLock()
+        self._meta = read_meta(self._conn)
+        self._snap: Snapshot | None = None
+        self._meta_cache: tuple[int, list[dict[str, Any]]] | None = None
+        #: the :class:`~embedlab.stores.writer.WriteReport` of the run that returned it.
+        self.report: Any = None
+
+    # --- meta -------------------------------------------------------------------------
+    @property
+    def model_name(self) -> str:
+        return str(self._meta["model"])
+
+    @property
+    def fingerprint(self) -> str:
+        return str(self._meta["fingerprint"])
+
+    @property
+    def model_info(self) -> dict[str, Any]:
+        return dict(self._meta["model_info"])
+
+    @property
+    def chunking(self) -> dict[str, Any]:
+        return dict(self._meta.get("chunking", {}))
+
+    @property
+    def sources(self) -> list[str]:
+        return list(self._meta.get("sources", []))
+
+    @property
+    def folder(self) -> Path:
+        return self._folder
+
+    def committed_generation(self) -> int:
+        """The generation on disk now (does not refresh the snapshot)."""
+        with self._lock:
+            row = self._conn.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
+        return int(json.loads(row[0])) if row else 0
+
+    @property
+    def generation(self) -> int:
+        return self.refresh().generation
+
+    # --- snapshot ---------------------------------------------------------------------
+    def refresh(self) -> Snapshot:
+        """Load a new snapshot if another generation was committed; return the current one."""
+        if self._snap is not None and self._snap.generation == self.committed_generation():
+            return self._snap
+        for attempt in range(5):
+            try:
+                self._snap = self._load()
+                return self._snap
+            except FileNotFoundError:  # a segment was compacted away between reads: retry
+                if attempt == 4:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _snapshot(self) -> Snapshot:
+        return self._snap if self._snap is not None else self.refresh()
+
+    def _load(self) -> Snapshot:
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN")
+            try:
+                gen_row = conn.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
+                rows = conn.execute(
+                    "SELECT id, text, segment, row FROM chunks ORDER BY id"
+                ).fetchall()
+                segs = {int(i): str(f) for i, f in conn.execute("SELECT id, file FROM segments")}
+            finally:
+                conn.execute("COMMIT")
+        generation = int(json.loads(gen_row[0])) if gen_row else 0
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        seg_col = np.fromiter((r[2] for r in rows), dtype=np.int64, count=len(rows))
+        row_col = np.fromiter((r[3] for r in rows), dtype=np.int64, count=len(rows))
+        vectors = _gather(self._folder, segs, seg_col, row_col, self.dims)
+        return Snapshot(generation, ids, [r[1] for r in rows], vectors)
+
+    def chunk_ids(self) -> np.ndarray:
+        return self._snapshot().ids
+
+    def texts(self) -> list[str]:
+        return self._snapshot().texts
+
+    def vectors(self) -> np.ndarray:
+        return self._snapshot().vectors
+
+    def metadata(self) -> list[dict[str, Any]]:
+        snap = self._snapshot()
+        if self._meta_cache is not None and self._meta_cache[0] == snap.generation:
+            return self._meta_cache[1]
+        by_id = {c.id: c for c in self._fetch(snap.ids.tolist())}
+        out = []
+        for i in snap.ids.tolist():
+            c = by_id.get(i)
+            out.append({} if c is None else {"source": c.source, "title": c.title, **c.metadata})
+        self._meta_cache = (snap.generation, out)
+        return out
+
+    def get_chunks(self, ids: Sequence[int]) -> list[Chunk]:
+        wanted = [int(i) for i in ids]
+        by_id = {c.id: c for c in self._fetch(wanted)}
+        missing = [i for i in wanted if i not in by_id]
+        if missing:
+            raise StoreError(
+                f"Index {self.name!r} has no chunk(s) {missing[:5]}: they were removed by an "
+                "update since this snapshot; read index.generation and search again."
+            )
+        return [by_id[i] for i in wanted]
+
+    def _fetch(self, ids: list[int]) -> list[Chunk]:
+        out: list[Chunk] = []
+        with self._lock:
+            for start in range(0, len(ids), 900):
+                part = ids[start : start + 900]
+                marks = ",".join("?" * len(part))
+                rows = self._conn.execute(
+                    "SELECT c.id, c.doc_id, c.text, d.path, c.record, c.seq, c.start_char, "
+                    "c.end_char, c.title, c.metadata FROM chunks c JOIN documents d "
+                    f"ON d.id = c.doc_id WHERE c.id IN ({marks})",
+                    part,
+                ).fetchall()
+                for r in rows:
+                    out.append(
+                        Chunk(
+                            id=r[0],
+                            doc_id=r[1],
+                            text=r[2],
+                            source=r[3],
+                            position={"record": r[4], "chunk": r[5], "start": r[6], "end": r[7]},
+                            title=r[8],
+                            metadata=json.loads(r[9]),
+                        )  # fmt: skip
+                    )
+        return out
+
+    # --- info -------------------------------------------------------------------------
+    def stats(self) -> IndexStats:
+        with self._lock:
+            docs = self._conn.execute("SELECT count(*) FROM documents WHERE complete=1").fetchone()
+            chunks = self._conn.execute("SELECT count(*) FROM chunks").fetchone()
+            meta = read_meta(self._conn)
+        size = sum(p.stat().st_size for p in self._folder.rglob("*") if p.is_file())
+        return IndexStats(
+            name=self.name,
+            model=str(meta["model"]),
+            fingerprint=str(meta["fingerprint"]),
+            dims=self.dims,
+            documents=int(docs[0]),
+            chunks=int(chunks[0]),
+            bytes_on_disk=size,
+            generation=int(meta.get("generation", 0)),
+            chunking=dict(meta.get("chunking", {})),
+            sources=list(meta.get("sources", [])),
+            model_info=dict(meta["model_info"]),
+            created=str(meta.get("created", "")),
+            updated=str(meta.get("updated", "")),
+        )
+
+    def documents(self) -> list[dict[str, Any]]:
+        """One row per indexed document: path, hash, chunks."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT id, path, hash, chunks FROM documents WHERE complete=1 ORDER BY path"
+            ).fetchall()
+        return [{"id": r[0], "path": r[1], "hash": r[2], "chunks": r[3]} for r in rows]
+
+    def close(self) -> None:
+        """Close the database connection."""
+        with self._lock:
+            self._conn.close()
+
+
+__all__ = ["EmbeddedIndex", "Snapshot", "check_name", "connect", "index_folder", "indexes_root"]

@@ -1,0 +1,371 @@
+"""Writing an embedded index: read, chunk, embed once, commit whole documents atomically.
+
+The writer holds the index's :class:`~embedlab.stores.lock.WriteLock` and one open SQLite
+write transaction at a time. Chunks are embedded in batches; their vectors go to a new
+``.npy`` segment that is fsynced and renamed into place before the chunk rows that point
+at it are inserted. The transaction commits only between documents, so a committed
+document always has all its chunks (``documents.complete = 1`` in the same transaction).
+SIGKILL at any moment loses at most the uncommitted documents; the segment files they
+wrote are orphans, deleted by the next writer, and ``index update`` redoes them.
+
+A chunk whose text hash is already stored is not embedded again: the new row points at the
+stored vector (and keeps its id when it belongs to the same document).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from embedlab.models.base import Encoder
+from embedlab.search.chunking import Chunker
+from embedlab.search.ingest import ReadOptions, SkipFile, Skipped, read_file
+from embedlab.stores.embedded import SEGMENTS
+
+#: chunks embedded per encoder call.
+EMBED_BATCH = 256
+#: vectors per segment file before it is written mid-document.
+SEGMENT_ROWS = 8192
+#: commit (between documents) after this many new chunk rows or seconds.
+COMMIT_ROWS = 1024
+COMMIT_SECONDS = 2.0
+
+#: progress(files_done, files_total, chunks_done)
+Progress = Callable[[int, int, int], None]
+
+
+@dataclass(frozen=True)
+class FileJob:
+    """A file to (re)index: its path, its existing document row (if any) and its hash."""
+
+    path: Path
+    doc_id: int | None
+    digest: str
+    mtime_ns: int
+    size: int
+
+
+@dataclass
+class WriteReport:
+    """What one create/update did."""
+
+    files_indexed: int = 0
+    files_unchanged: int = 0
+    files_removed: int = 0
+    chunks_embedded: int = 0
+    chunks_reused: int = 0
+    chunks_removed: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+    seconds: float = 0.0
+    embed_seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return asdict(self)
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a file, read in blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def text_hash(text: str) -> str:
+    """The content hash of a chunk (what decides whether it is embedded again)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_segment(folder: Path, matrix: np.ndarray) -> str:
+    """Write an immutable float32 segment (tmp file, fsync, rename); return its file name."""
+    seg_dir = folder / SEGMENTS
+    seg_dir.mkdir(exist_ok=True)
+    name = f"{uuid.uuid4().hex}.npy"
+    tmp = seg_dir / f".{name}.tmp"
+    with open(tmp, "wb") as f:
+        np.save(f, np.ascontiguousarray(matrix, dtype=np.float32), allow_pickle=False)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, seg_dir / name)
+    _fsync_dir(seg_dir)
+    return name
+
+
+def bump_generation(conn: sqlite3.Connection) -> None:
+    """Increment the generation and the update time (inside the caller's transaction)."""
+    row = conn.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
+    gen = (int(json.loads(row[0])) if row else 0) + 1
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    conn.executemany(
+        "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+        [("generation", json.dumps(gen)), ("updated", json.dumps(now))],
+    )
+
+
+class _Buffer:
+    """Chunk rows waiting for vectors, and the vectors of the current segment."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[tuple[Any, ...], int]] = []  # (row values, vector slot)
+        self.slot_of: dict[str, int] = {}  # text hash -> slot
+        self.texts: list[str] = []  # slot -> text
+        self.vectors: list[np.ndarray] = []  # embedded batches, in slot order
+        self.embedded = 0  # slots embedded so far
+
+    def slot(self, digest: str, text: str) -> tuple[int, bool]:
+        """The vector slot for this text; ``True`` when it is new (to be embedded)."""
+        if digest in self.slot_of:
+            return self.slot_of[digest], False
+        self.slot_of[digest] = len(self.texts)
+        self.texts.append(text)
+        return len(self.texts) - 1, True
+
+
+class IndexWriter:
+    """Indexes files into one embedded index; the caller holds the write lock."""
+
+    def __init__(
+        self,
+        folder: Path,
+        conn: sqlite3.Connection,
+        encoder: Encoder,
+        chunker: Chunker,
+        options: ReadOptions,
+        report: WriteReport,
+    ) -> None:
+        self.folder = folder
+        self.conn = conn
+        self.encoder = encoder
+        self.chunker = chunker
+        self.options = options
+        self.report = report
+        self.buf = _Buffer()
+        self._in_txn = False
+        self._txn_jobs: list[FileJob] = []
+        self._txn_segments: list[str] = []
+        self._txn_rows = 0
+        self._txn_started = time.monotonic()
+        self._counters = (0, 0, 0, 0)
+
+    # --- transactions -----------------------------------------------------------------
+    def _begin(self) -> None:
+        if not self._in_txn:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self._in_txn = True
+            self._txn_started = time.monotonic()
+            r = self.report
+            self._counters = (r.files_indexed, r.chunks_embedded, r.chunks_reused, r.chunks_removed)
+
+    def commit(self) -> None:
+        """Write pending vectors, bump the generation and commit (between documents only)."""
+        if not self._in_txn:
+            return
+        self._flush_segment()
+        bump_generation(self.conn)
+        self.conn.execute("COMMIT")
+        self._in_txn = False
+        self._txn_jobs, self._txn_segments, self._txn_rows = [], [], 0
+
+    def rollback(self) -> list[FileJob]:
+        """Undo the open transaction; return the jobs it held (to be redone)."""
+        jobs = self._txn_jobs
+        if self._in_txn:
+            self.conn.execute("ROLLBACK")
+            self._in_txn = False
+            r = self.report
+            r.files_indexed, r.chunks_embedded, r.chunks_reused, r.chunks_removed = self._counters
+        for name in self._txn_segments:
+            (self.folder / SEGMENTS / name).unlink(missing_ok=True)
+        self.buf = _Buffer()
+        self._txn_jobs, self._txn_segments, self._txn_rows = [], [], 0
+        return jobs
+
+    # --- vectors ----------------------------------------------------------------------
+    def _embed_pending(self) -> None:
+        buf = self.buf
+        while buf.embedded < len(buf.texts):
+            batch = buf.texts[buf.embedded : buf.embedded + EMBED_BATCH]
+            t0 = time.perf_counter()
+            buf.vectors.append(self.encoder.embed(batch, role="document"))
+            self.report.embed_seconds += time.perf_counter() - t0
+            buf.embedded += len(batch)
+            self.report.chunks_embedded += len(batch)
+
+    def _flush_segment(self) -> None:
+        """Embed what is pending, write the segment, insert the rows that point at it."""
+        buf = self.buf
+        if not buf.rows:
+            self.buf = _Buffer()
+            return
+        self._embed_pending()
+        matrix = np.concatenate(buf.vectors) if buf.vectors else None
+        if matrix is None:
+            raise AssertionError("rows without vectors")
+        name = write_segment(self.folder, matrix)
+        self._txn_segments.append(name)
+        cur = self.conn.execute(
+            "INSERT INTO segments(file, rows, dims) VALUES (?, ?, ?)",
+            (name, len(matrix), matrix.shape[1]),
+        )
+        seg_id = cur.lastrowid
+        self.conn.executemany(
+            "INSERT INTO chunks(doc_id, record, seq, start_char, end_char, text, title, "
+            "metadata, hash, segment, row) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            [(*values, seg_id, slot) for values, slot in buf.rows],
+        )
+        self.buf = _Buffer()
+
+    # --- documents --------------------------------------------------------------------
+    def index_file(self, job: FileJob) -> int:
+        """Index one file inside the open transaction; returns its number of chunks.
+
+        :raises SkipFile: when the file cannot be read (the caller rolls back).
+        """
+        self._begin()
+        self._txn_jobs.append(job)
+        conn = self.conn
+        if job.doc_id is None:
+            cur = conn.execute(
+                "INSERT INTO documents(path, hash, mtime_ns, size, chunks, complete) "
+                "VALUES (?, ?, ?, ?, 0, 0)",
+                (str(job.path), job.digest, job.mtime_ns, job.size),
+            )
+            doc_id = int(cur.lastrowid or 0)
+        else:
+            doc_id = job.doc_id
+            conn.execute("UPDATE documents SET complete=0 WHERE id=?", (doc_id,))
+        own: dict[str, list[int]] = {}
+        for cid, h in conn.execute("SELECT id, hash FROM chunks WHERE doc_id=?", (doc_id,)):
+            own.setdefault(h, []).append(cid)
+        kept: set[int] = set()
+        count = 0
+        next_seq: dict[int, int] = {}  # chunk numbers go on across the blocks of a record
+        for rec in read_file(job.path, self.options):
+            if not rec.text.strip():
+                continue
+            meta = json.dumps(rec.metadata, ensure_ascii=False, default=str)
+            pieces = self.chunker.chunks(rec.text)
+            first = next_seq.get(rec.record, 0)
+            next_seq[rec.record] = first + len(pieces)
+            for seq, piece in enumerate(pieces, start=first):
+                digest = text_hash(piece.text)
+                values = (doc_id, rec.record, seq, rec.offset + piece.start,
+                          rec.offset + piece.end, piece.text, rec.title, meta, digest)  # fmt: skip
+                count += 1
+                if own.get(digest):
+                    cid = own[digest].pop()
+                    kept.add(cid)
+                    conn.execute(
+                        "UPDATE chunks SET record=?, seq=?, start_char=?, end_char=?, title=?, "
+                        "metadata=? WHERE id=?",
+                        (rec.record, seq, values[3], values[4], rec.title, meta, cid),
+                    )
+                    self.report.chunks_reused += 1
+                    continue
+                stored = conn.execute(
+                    "SELECT segment, row FROM chunks WHERE hash=? LIMIT 1", (digest,)
+                ).fetchone()
+                if stored is not None:
+                    conn.execute(
+                        "INSERT INTO chunks(doc_id, record, seq, start_char, end_char, text, "
+                        "title, metadata, hash, segment, row) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                        (*values, stored[0], stored[1]),
+                    )
+                    self.report.chunks_reused += 1
+                    continue
+                slot, new = self.buf.slot(digest, piece.text)
+                self.buf.rows.append((values, slot))
+                self._txn_rows += 1
+                if new and len(self.buf.texts) - self.buf.embedded >= EMBED_BATCH:
+                    self._embed_pending()
+                if len(self.buf.texts) >= SEGMENT_ROWS:
+                    self._flush_segment()
+        stale = [cid for ids in own.values() for cid in ids if cid not in kept]
+        if stale:
+            conn.executemany("DELETE FROM chunks WHERE id=?", [(c,) for c in stale])
+            self.report.chunks_removed += len(stale)
+        if count == 0:  # nothing to search: the document is not kept
+            conn.execute("DELETE FROM chunks WHERE doc_id=?", (doc_id,))
+            conn.execute("DELETE FROM documents WHERE id=?", (doc_id,))
+            return 0
+        conn.execute(
+            "UPDATE documents SET hash=?, mtime_ns=?, size=?, chunks=?, complete=1 WHERE id=?",
+            (job.digest, job.mtime_ns, job.size, count, doc_id),
+        )
+        return count
+
+    def due(self) -> bool:
+        """Whether enough work is pending to commit at this document boundary."""
+        return self._in_txn and (
+            self._txn_rows >= COMMIT_ROWS or time.monotonic() - self._txn_started >= COMMIT_SECONDS
+        )
+
+
+def run_jobs(writer: IndexWriter, jobs: list[FileJob], progress: Progress | None = None) -> None:
+    """Index ``jobs`` in order, committing between documents; skip unreadable files."""
+    queue = list(jobs)
+    done = 0
+    while queue:
+        job = queue.pop(0)
+        try:
+            count = writer.index_file(job)
+        except SkipFile as exc:
+            redo = [j for j in writer.rollback() if j.path != job.path]
+            queue[:0] = redo
+            done -= len(redo)
+            writer.report.skipped.append(Skipped(str(job.path), str(exc)))
+            _remove_document(writer.conn, job)
+        else:
+            if count:
+                writer.report.files_indexed += 1
+            else:
+                writer.report.skipped.append(Skipped(str(job.path), "empty document (no text)"))
+            if writer.due():
+                writer.commit()
+        done += 1
+        if progress is not None:
+            progress(max(done, 0), len(jobs), writer.report.chunks_embedded)
+    writer.commit()
+
+
+def _remove_document(conn: sqlite3.Connection, job: FileJob) -> None:
+    """A once-indexed file that is now unreadable or empty loses its chunks (own transaction)."""
+    if job.doc_id is None:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("DELETE FROM chunks WHERE doc_id=?", (job.doc_id,))
+    conn.execute("DELETE FROM documents WHERE id=?", (job.doc_id,))
+    bump_generation(conn)
+    conn.execute("COMMIT")
+
+
+__all__ = [
+    "FileJob",
+    "IndexWriter",
+    "WriteReport",
+    "file_digest",
+    "run_jobs",
+    "text_hash",
+    "write_segment",
+]
