@@ -17,6 +17,7 @@ from embedlab.errors import EmbedlabError
 COMMAND_MODULES: tuple[str, ...] = (
     "models_cmd",
     "index_cmd",
+    "explore_cmd",
     "serve_cmd",
 )
 
