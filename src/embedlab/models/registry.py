@@ -112,6 +112,7 @@ PREFIXES: dict[str, str] = {
     "st": "embedlab.models.st_backend:load_sentence_transformer",
     "ollama": "embedlab.models.remote:load_ollama",
     "openai": "embedlab.models.remote:load_openai",
+    "words": "embedlab.models.glove:load_word_vectors",
 }
 
 _BY_NAME: dict[str, ModelSpec] = {}
