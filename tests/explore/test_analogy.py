@@ -98,3 +98,21 @@ def test_sentence_model_over_candidates(minilm: Encoder) -> None:
     assert mine.searched == 3 and mine.candidates[0][0] == "Rome"
     added = analogy(minilm, "king", "man", "woman", candidates=["duke", "car"], expected="queen")
     assert added.searched == 3 and added.expected_rank is not None and "added" in added.note
+
+
+def test_any_word_table_works(glove: Encoder, gensim_50k: KeyedVectors) -> None:
+    """A table with only .words/.index/.matrix (a trained word2vec, say) is searched alike."""
+    from types import SimpleNamespace
+
+    from embedlab.models.glove import WordVectors
+
+    words, matrix = glove.words[:50_000], glove.matrix[:50_000]  # type: ignore[attr-defined]
+    table = WordVectors.from_arrays("glove-50k", words, matrix)
+    bare = SimpleNamespace(
+        words=words, index={w: i for i, w in enumerate(words)}, matrix=matrix, info=table.info
+    )
+    theirs = gensim_50k.most_similar_cosmul(positive=["king", "woman"], negative=["man"], topn=5)
+    for model in (table, bare):
+        ours = analogy(model, "king", "man", "woman", k=5, method="3cosmul")  # type: ignore[arg-type]
+        assert [w for w, _ in ours.candidates] == [w for w, _ in theirs]
+        assert ours.searched == 50_000

@@ -35,6 +35,12 @@ def test_embed_text_and_json(run) -> None:  # noqa: ANN001
     assert len(data["vector"]) == 384 and data["stats"]["dims"] == 384
 
 
+def test_embed_word_vectors_lists_unknown_words(run) -> None:  # noqa: ANN001
+    r = run("embed", "the king of qqxxzz", "--model", "glove-50d")
+    assert r.exit_code == 0, r.output
+    assert "50 dims" in r.output and "qqxxzz" in r.output and "does not know" in r.output
+
+
 def test_similarity_pair_and_matrix(run, tmp_path: Path) -> None:  # noqa: ANN001
     r = run("similarity", "I love this movie", "I hate this movie")
     assert r.exit_code == 0, r.output

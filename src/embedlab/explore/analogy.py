@@ -165,8 +165,14 @@ _UNIT_CACHE: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 _UNIT_LOCK = threading.Lock()
 
 
-def _unit_matrix(matrix: np.ndarray) -> np.ndarray:
-    """The row-normalised matrix, computed once per matrix object."""
+def _unit_matrix(model: object) -> np.ndarray:
+    """The model's row-normalised matrix: its own ``unit_matrix`` when it has one, else
+    computed once per matrix object.
+    """
+    own = getattr(model, "unit_matrix", None)
+    if isinstance(own, np.ndarray):
+        return own
+    matrix: np.ndarray = model.matrix  # type: ignore[attr-defined]
     with _UNIT_LOCK:
         hit = _UNIT_CACHE.get(id(matrix))
         if hit is not None and hit[0] is matrix:
@@ -207,7 +213,7 @@ def _word_analogy(
     candidates: Sequence[str] | None,
 ) -> AnalogyResult:
     words: list[str] = model.words  # type: ignore[attr-defined]
-    unit_all = _unit_matrix(model.matrix)  # type: ignore[attr-defined]
+    unit_all = _unit_matrix(model)
     ids = [_word_id(model, w, label) for w, label in ((a, "a"), (b, "b"), (c, "c"))]
     va, vb, vc = (unit_all[i] for i in ids)
     note = ""
