@@ -30,7 +30,7 @@ def test_embed_text_and_json(run) -> None:  # noqa: ANN001
     assert "inference" in r.output and "model load" in r.output
     assert " 320-383" in r.output and any(ch in r.output for ch in "▁▂▃▄▅▆▇█")
     r = run("embed", "word " * 300, "--json")
-    data = json.loads(r.output)
+    data = json.loads(r.stdout)
     assert data["truncated"] is True and data["tokens"] > data["max_tokens"] == 256
     assert len(data["vector"]) == 384 and data["stats"]["dims"] == 384
 
@@ -46,7 +46,7 @@ def test_similarity_pair_and_matrix(run, tmp_path: Path) -> None:  # noqa: ANN00
     assert r.exit_code == 0, r.output
     assert "cosine" in r.output and "unrelated pairs" in r.output and "percentile" in r.output
     r = run("similarity", "a red apple", "a green pear", "--metric", "euclidean", "--json")
-    assert json.loads(r.output)["metric"] == "euclidean"
+    assert json.loads(r.stdout)["metric"] == "euclidean"
     texts = tmp_path / "texts.txt"
     texts.write_text("I love this movie\n\nI hate this movie\nThe cat sat on the mat\n")
     out = tmp_path / "m.csv"
@@ -57,7 +57,7 @@ def test_similarity_pair_and_matrix(run, tmp_path: Path) -> None:  # noqa: ANN00
     assert rows[0] == ["text", "I love this movie", "I hate this movie", "The cat sat on the mat"]
     m = [[float(x) for x in row[1:]] for row in rows[1:]]
     assert m[0][0] == pytest.approx(1.0, abs=1e-5) and m[0][1] > m[0][2]
-    assert json.loads(run("similarity", "--file", str(texts), "--json").output)["matrix"][1][
+    assert json.loads(run("similarity", "--file", str(texts), "--json").stdout)["matrix"][1][
         0
     ] == pytest.approx(m[1][0], abs=1e-5)
 
@@ -74,7 +74,7 @@ def test_compare_text_and_file(run, tmp_path: Path) -> None:  # noqa: ANN001
     assert r.exit_code == 0, r.output
     assert "spearman" in r.output and "most disagreement first" in r.output
     data = json.loads(
-        run("compare", "--file", str(texts), "--models", "minilm,glove-50d", "--json").output
+        run("compare", "--file", str(texts), "--models", "minilm,glove-50d", "--json").stdout
     )
     assert set(data["matrices"]) == {"minilm", "glove-50d"} and len(data["by_text"]) == 4
 
@@ -82,7 +82,7 @@ def test_compare_text_and_file(run, tmp_path: Path) -> None:  # noqa: ANN001
 def test_analogy(run) -> None:  # noqa: ANN001
     r = run("analogy", "king", "man", "woman", "--expected", "queen")
     assert r.exit_code == 0, r.output
-    lines = r.output.splitlines()
+    lines = r.stdout.splitlines()
     assert "king - man + woman" in lines[0] and "glove-50d" in lines[0]
     assert any(line.startswith("1") and "queen" in line for line in lines)
     assert "expected 'queen': rank 1" in r.output
@@ -98,7 +98,7 @@ def test_analogy(run) -> None:  # noqa: ANN001
             "-k",
             "3",
             "--json",
-        ).output
+        ).stdout
     )
     assert data["candidates"][0]["text"] == "queen" and len(data["candidates"]) == 3
     assert data["method"] == "3cosmul" and data["excluded"] == []
