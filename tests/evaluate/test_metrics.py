@@ -38,12 +38,12 @@ def dense_run(news_run, k: int) -> dict[str, dict[str, float]]:
     for i in range(len(news_run.titles)):
         row = news_run.scores[i]
         top = row.argsort()[::-1][:k]
-        run[f"q{i}"] = {news_run.doc_ids[j]: float(row[j]) for j in top}
+        run[news_run.qids[i]] = {news_run.doc_ids[j]: float(row[j]) for j in top}
     return run
 
 
 def test_real_run_binary(news_run) -> None:
-    qrels = {f"q{i}": {d: 1} for i, d in enumerate(news_run.doc_ids)}
+    qrels = news_run.dataset.qrels
     run = dense_run(news_run, 20)
     check_against_trec(qrels, run)
     ours = evaluate_run(qrels, run)
@@ -55,7 +55,7 @@ def test_real_run_graded_and_partial(news_run) -> None:
     qrels = {}
     for i, d in enumerate(news_run.doc_ids):
         extra = rng.sample(news_run.doc_ids, 4)
-        qrels[f"q{i}"] = {d: 3, **{e: rng.randint(0, 2) for e in extra if e != d}}
+        qrels[news_run.qids[i]] = {d: 3, **{e: rng.randint(0, 2) for e in extra if e != d}}
     run = dense_run(news_run, 15)
     for q in list(run)[::10]:  # some judged queries without results
         run[q] = {}
