@@ -96,20 +96,26 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
 
 
-def _install_body_limit(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def _limit_body(request: Request, call_next: Any) -> Any:
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            return JSONResponse(
-                error_body(
-                    "PayloadTooLarge",
-                    f"The request body has {int(length)} bytes; the limit is {MAX_BODY_BYTES}. "
-                    "Send fewer or shorter texts per request.",
-                ),
-                status_code=413,
-            )
-        return await call_next(request)
+class BodyLimit:
+    """Pure ASGI middleware: a 413 in the usual JSON shape for bodies over ``limit`` bytes
+    (judged by Content-Length, before anything is read)."""
+
+    def __init__(self, app: Any, limit: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            length = dict(scope.get("headers") or []).get(b"content-length", b"")
+            if length.isdigit() and int(length) > self.limit:
+                message = (
+                    f"The request body has {int(length)} bytes; the limit is {self.limit}. "
+                    "Send fewer or shorter texts per request."
+                )
+                response = JSONResponse(error_body("PayloadTooLarge", message), status_code=413)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def create_app(models: list[str] | None = None, *, batching: bool = True) -> FastAPI:
@@ -136,7 +142,7 @@ def create_app(models: list[str] | None = None, *, batching: bool = True) -> Fas
     )
     app.state.pool = pool
     _install_error_handlers(app)
-    _install_body_limit(app)
+    app.add_middleware(BodyLimit)
 
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:

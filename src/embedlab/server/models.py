@@ -29,6 +29,8 @@ __all__ = ["EmbedOutcome", "ModelPool", "PoolStats", "get_pool"]
 BATCH_WINDOW_S = 0.004
 #: the most texts merged into one encoder call.
 MAX_MERGED_TEXTS = 512
+#: merged batches of one model that may run at once (each in its own worker thread).
+MAX_INFLIGHT = 2
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ class _Queue:
 
     jobs: list[_Job] = field(default_factory=list)
     draining: bool = False
+    inflight: int = 0
 
 
 class ModelPool:
@@ -93,6 +96,8 @@ class ModelPool:
     :param preload: models to load when the app starts (the default is always among them).
     :param batching: merge concurrent requests for one model (turn off to measure the gain).
     :param max_batch: the most texts one request may carry (the ``max_batch`` setting).
+    :param window_s: how long an idle queue waits for more requests before running.
+    :param max_inflight: merged batches of one model that may run at once.
     """
 
     def __init__(
@@ -103,12 +108,14 @@ class ModelPool:
         batching: bool = True,
         max_batch: int | None = None,
         window_s: float = BATCH_WINDOW_S,
+        max_inflight: int = MAX_INFLIGHT,
     ) -> None:
         self.default = default or settings.get("model")
         self.preload = list(dict.fromkeys([self.default, *preload]))
         self.batching = batching
         self.max_batch = int(max_batch or settings.get("max_batch"))
         self.window_s = window_s
+        self.max_inflight = max(1, max_inflight)
         self.stats = PoolStats()
         self._encoders: dict[str, Encoder] = {}
         self._queues: dict[str, _Queue] = {}
@@ -211,18 +218,27 @@ class ModelPool:
         self.stats.max_requests_merged = max(self.stats.max_requests_merged, requests)
 
     async def _drain(self, enc: Encoder, queue: _Queue) -> None:
-        """Run merged batches until the queue is empty (one drain task per model at a time)."""
+        """Start merged batches until the queue is empty (one drain task per model at a time).
+
+        At most ``max_inflight`` batches run at once; the pending texts are split evenly over
+        the free slots, so two cores each get a well-filled batch.
+        """
         try:
             await asyncio.sleep(self.window_s)
             while queue.jobs:
-                batch = _take_batch(queue.jobs)
-                await self._run_batch(enc, batch)
-                if queue.jobs and len(queue.jobs) < 2:
-                    await asyncio.sleep(self.window_s)
+                free = self.max_inflight - queue.inflight
+                if free <= 0:
+                    await asyncio.sleep(0.002)
+                    continue
+                pending = sum(len(job.texts) for job in queue.jobs)
+                cap = max(1, min(MAX_MERGED_TEXTS, -(-pending // free)))
+                batch = _take_batch(queue.jobs, cap)
+                queue.inflight += 1
+                asyncio.get_running_loop().create_task(self._run_batch(enc, batch, queue))
         finally:
             queue.draining = False
 
-    async def _run_batch(self, enc: Encoder, batch: list[_Job]) -> None:
+    async def _run_batch(self, enc: Encoder, batch: list[_Job], queue: _Queue) -> None:
         texts = [t for job in batch for t in job.texts]
         start = time.perf_counter()
         try:
@@ -232,6 +248,8 @@ class ModelPool:
                 if not job.future.done():
                     job.future.set_exception(exc)
             return
+        finally:
+            queue.inflight -= 1
         took = time.perf_counter() - start
         self._count_call(len(texts), len(batch))
         row = 0
@@ -252,14 +270,15 @@ class ModelPool:
         }
 
 
-def _take_batch(jobs: list[_Job]) -> list[_Job]:
-    """Remove and return the first jobs that share the first job's role, up to the text cap."""
+def _take_batch(jobs: list[_Job], cap: int = MAX_MERGED_TEXTS) -> list[_Job]:
+    """Remove and return the first jobs that share the first job's role, up to ``cap`` texts
+    (a first job larger than ``cap`` goes alone)."""
     role = jobs[0].role
     batch: list[_Job] = []
     total = 0
     rest: list[_Job] = []
     for job in jobs:
-        fits = job.role == role and (not batch or total + len(job.texts) <= MAX_MERGED_TEXTS)
+        fits = job.role == role and (not batch or total + len(job.texts) <= cap)
         if fits:
             batch.append(job)
             total += len(job.texts)
