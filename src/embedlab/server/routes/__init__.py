@@ -15,4 +15,6 @@ ROUTER_MODULES: tuple[str, ...] = (
     "meta",
     "openai_compat",
     "ollama_compat",
+    "lab",
+    "lab_analogy",
 )
