@@ -63,7 +63,7 @@ def test_cluster_errors() -> None:
     x = np.random.default_rng(0).normal(size=(4, 8)).astype(np.float32)
     with pytest.raises(TooFewPointsError, match="at least 5"):
         find_clusters(x, ["a"] * 4, n_clusters=5)
-    with pytest.raises(TooFewPointsError, match="HDBSCAN needs at least 10"):
+    with pytest.raises(TooFewPointsError, match="HDBSCAN needs at least 6"):
         find_clusters(x, ["a"] * 4, n_clusters="auto")
     with pytest.raises(InputError, match="'auto' or a number"):
         find_clusters(x, ["a"] * 4, n_clusters="many")

@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "index_cmd",
     "explore_cmd",
     "serve_cmd",
+    "map_cmd",
 )
 
 

@@ -21,6 +21,7 @@ from embedlab.maps.build import CorpusMap, QueryPlacement
 #: most categories drawn as their own trace; the rest share one "other" trace.
 MAX_CATEGORIES = 24
 HOVER_CHARS = 140
+NOISE_LABEL = "noise"
 PALETTE = [
     "#1f77b4",
     "#ff7f0e",
@@ -75,14 +76,17 @@ def _points(
 
 
 def _categorical(m: CorpusMap, values: list[str], hover: list[str]) -> list[go.Scattergl]:
-    counts = Counter(values)
+    counts = Counter(v for v in values if v != NOISE_LABEL)
     top = [v for v, _ in counts.most_common(MAX_CATEGORIES)]
-    keep = set(top)
+    keep = set(top) | {NOISE_LABEL}
     arr = np.array(["\x00other" if v not in keep else v for v in values], dtype=object)
     traces = []
     for colour, value in zip(PALETTE, top, strict=False):
         rows = np.flatnonzero(arr == value)
         traces.append(_points(m, rows, f"{value or '(empty)'} ({len(rows)})", hover, color=colour))
+    noise = np.flatnonzero(arr == NOISE_LABEL)
+    if len(noise):  # HDBSCAN's unclustered points: grey, drawn last
+        traces.append(_points(m, noise, f"unclustered ({len(noise)})", hover, color="#b0b0b0"))
     rest = np.flatnonzero(arr == "\x00other")
     if len(rest):
         traces.append(_points(m, rest, f"other ({len(rest)})", hover, color="#bbbbbb"))

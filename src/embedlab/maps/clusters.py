@@ -79,7 +79,8 @@ def _kmeans(x: np.ndarray, n: int, seed: int) -> np.ndarray:
 def _hdbscan(x: np.ndarray, min_size: int) -> np.ndarray:
     from sklearn.cluster import HDBSCAN
 
-    model = HDBSCAN(min_cluster_size=min_size, min_samples=min(5, min_size), copy=True)
+    min_samples = min(min_size, max(2, x.shape[0] // 500))
+    model = HDBSCAN(min_cluster_size=min_size, min_samples=min_samples, copy=True)
     return np.asarray(model.fit_predict(x), dtype=np.int64)
 
 
@@ -93,7 +94,8 @@ def find_clusters(
 ) -> Clustering:
     """Cluster ``vectors`` and label each cluster by the distinctive words of its ``texts``.
 
-    :param n_clusters: ``"auto"`` for HDBSCAN (minimum cluster size ``max(5, n/40)``), or a
+    :param n_clusters: ``"auto"`` for HDBSCAN (minimum cluster size ``max(3, n/40)``, minimum
+        samples ``max(2, n/500)``: small corpora keep small topics), or a
         number of clusters for k-means.
     :raises TooFewPointsError: fewer points than clusters (or than HDBSCAN needs).
     """
@@ -102,7 +104,7 @@ def find_clusters(
         raise InputError(f"{len(vectors)} vectors but {n} texts: they must be aligned.")
     x, where = _prepare(vectors, seed)
     if n_clusters == "auto":
-        min_size = max(5, n // 40)
+        min_size = max(3, n // 40)
         if n < 2 * min_size:
             raise TooFewPointsError(
                 f"HDBSCAN needs at least {2 * min_size} points; got {n}. "

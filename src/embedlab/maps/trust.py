@@ -19,7 +19,7 @@ from embedlab.errors import InputError, TooFewPointsError
 #: trustworthiness needs all pairwise distances: above this many points it uses a sample.
 TRUST_SAMPLE = 4000
 #: per-point neighbour preservation is exact up to this many points, then sampled.
-PER_POINT_MAX = 30_000
+PER_POINT_MAX = 20_000
 
 
 def _unit(x: np.ndarray) -> np.ndarray:

@@ -17,4 +17,5 @@ ROUTER_MODULES: tuple[str, ...] = (
     "ollama_compat",
     "lab",
     "lab_analogy",
+    "maps",
 )

@@ -23,6 +23,7 @@ const PAGES = [
   { id: "languages", title: "Languages", href: "/static/languages.html" },
   { id: "analogies", title: "Analogies", href: "/static/analogies.html" },
   { id: "exercises", title: "Guided exercises", href: "/static/exercises.html" },
+  { id: "map", title: "Map", href: "/static/map.html" },
 ];
 
 function el(tag, attrs, ...children) {
