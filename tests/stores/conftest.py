@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from store_helpers import NewsCorpus, write_news
 
 from embedlab.models import Encoder
 from embedlab.stores import create_index
+from tests.stores.store_helpers import NewsCorpus, write_news
 
 #: articles in the shared news corpus (small: the machine is shared, embedding dominates).
 NEWS_FILES = 8

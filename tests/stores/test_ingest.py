@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from store_helpers import make_pdf
 
 from embedlab.search import ingest
 from embedlab.search.ingest import ReadOptions, SkipFile, discover, probe, read_file
+from tests.stores.store_helpers import make_pdf
 
 
 def _records(path: Path, **kw: str) -> list[ingest.Record]:

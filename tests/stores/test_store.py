@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from store_helpers import CountingEncoder, NewsCorpus, write_news
 
 from embedlab.cli.main import cli
 from embedlab.data import demo_documents, demo_path, ensure_demo_index
@@ -20,6 +19,7 @@ from embedlab.errors import (
 from embedlab.models import Encoder
 from embedlab.search.chunking import Chunker, ChunkSettings
 from embedlab.stores import create_index, drop_index, list_indexes, open_index, update_index
+from tests.stores.store_helpers import CountingEncoder, NewsCorpus, write_news
 
 
 def test_demo_index_aligned_views(minilm: Encoder) -> None:
