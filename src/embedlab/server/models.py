@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from embedlab import settings
-from embedlab.errors import BatchTooLargeError
+from embedlab.errors import BatchTooLargeError, TextTooLongError
 from embedlab.models import Encoder, load_model
 from embedlab.models.base import as_text_list, check_role
 
@@ -31,6 +31,8 @@ BATCH_WINDOW_S = 0.004
 MAX_MERGED_TEXTS = 512
 #: merged batches of one model that may run at once (each in its own worker thread).
 MAX_INFLIGHT = 2
+#: a second batch starts beside a running one only with at least this many texts waiting.
+MIN_PARALLEL_TEXTS = 8
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class EmbedOutcome:
         texts (shared with the requests merged into the same call).
     :param queue_seconds: time spent waiting for the batch to start.
     :param batch_texts: how many texts that encoder call embedded in all.
+    :param tokens: tokens per text with the model's tokenizer (``None``: it has none).
     """
 
     vectors: np.ndarray
@@ -52,6 +55,11 @@ class EmbedOutcome:
     inference_seconds: float
     queue_seconds: float
     batch_texts: int
+    tokens: list[int] | None = None
+
+    def token_total(self) -> int:
+        """Tokens of all the texts (words when the model has no tokenizer)."""
+        return sum(self.tokens) if self.tokens is not None else 0
 
     def timing(self) -> dict[str, float]:
         """Milliseconds, as every route reports them: inference and model load apart."""
@@ -190,15 +198,16 @@ class ModelPool:
         check_role(role)
         self.check_batch(len(items))
         enc, load_s = await self.encoder(model)
+        tokens = enc.count_tokens(items, role)
         if not truncate:
-            enc.check_length(items, role)
+            _check_limit(enc, tokens)
         self.stats.requests += 1
         if not self.batching:
             start = time.perf_counter()
             vecs = await asyncio.to_thread(enc.embed, items, role)
             took = time.perf_counter() - start
             self._count_call(len(items), 1)
-            return EmbedOutcome(vecs, enc, load_s, took, 0.0, len(items))
+            return EmbedOutcome(vecs, enc, load_s, took, 0.0, len(items), tokens)
         fut: asyncio.Future[tuple[np.ndarray, float, int]] = (
             asyncio.get_running_loop().create_future()
         )
@@ -210,7 +219,7 @@ class ModelPool:
             asyncio.get_running_loop().create_task(self._drain(enc, queue))
         vecs, took, batch_texts = await fut
         queued = max(0.0, time.perf_counter() - job.queued_at - took)
-        return EmbedOutcome(vecs, enc, load_s, took, queued, batch_texts)
+        return EmbedOutcome(vecs, enc, load_s, took, queued, batch_texts, tokens)
 
     def _count_call(self, texts: int, requests: int) -> None:
         self.stats.encoder_calls += 1
@@ -227,10 +236,11 @@ class ModelPool:
             await asyncio.sleep(self.window_s)
             while queue.jobs:
                 free = self.max_inflight - queue.inflight
-                if free <= 0:
+                pending = sum(len(job.texts) for job in queue.jobs)
+                if free <= 0 or (queue.inflight and pending < MIN_PARALLEL_TEXTS):
+                    # busy, or too few texts to be worth a second batch: let more arrive
                     await asyncio.sleep(0.002)
                     continue
-                pending = sum(len(job.texts) for job in queue.jobs)
                 cap = max(1, min(MAX_MERGED_TEXTS, -(-pending // free)))
                 batch = _take_batch(queue.jobs, cap)
                 queue.inflight += 1
@@ -286,6 +296,18 @@ def _take_batch(jobs: list[_Job], cap: int = MAX_MERGED_TEXTS) -> list[_Job]:
             rest.append(job)
     jobs[:] = rest
     return batch
+
+
+def _check_limit(enc: Encoder, tokens: list[int] | None) -> None:
+    limit = enc.info.max_tokens
+    if limit is None or tokens is None:
+        return
+    for i, n in enumerate(tokens):
+        if n > limit:
+            raise TextTooLongError(
+                f"Text #{i} has {n} tokens; {enc.info.name} reads at most {limit}. "
+                "Shorten it or split it into chunks."
+            )
 
 
 def get_pool(request: Any) -> ModelPool:

@@ -5,11 +5,10 @@ Not a route module (no ``router``): the leading underscore keeps it out of ROUTE
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from embedlab.errors import InputError
-from embedlab.models import Encoder
+from embedlab.server.models import EmbedOutcome
 
 
 def text_list(value: Any, field: str = "input") -> list[str]:
@@ -29,16 +28,13 @@ def text_list(value: Any, field: str = "input") -> list[str]:
     return items
 
 
-def token_counts(encoder: Encoder, texts: Sequence[str], role: str = "document") -> list[int]:
-    """Tokens per text with the model's own tokenizer, or words when it has none."""
-    counts = encoder.count_tokens(texts, role)
-    if counts is None:
-        return [len(t.split()) for t in texts]
-    return list(counts)
-
-
 def strip_tag(name: str | None) -> str | None:
     """Drop an Ollama-style ``:latest`` tag (``minilm:latest`` -> ``minilm``)."""
     if name and name.endswith(":latest"):
         return name[: -len(":latest")]
     return name
+
+
+def usage_tokens(out: EmbedOutcome, texts: list[str]) -> int:
+    """Tokens of a request with the model's tokenizer, or words when it has none."""
+    return out.token_total() if out.tokens is not None else sum(len(t.split()) for t in texts)

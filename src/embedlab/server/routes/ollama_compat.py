@@ -18,8 +18,8 @@ from pydantic import BaseModel, Field
 from embedlab.errors import TextTooLongError
 from embedlab.models.registry import CATALOGUE, is_installed
 from embedlab.server.models import get_pool
-from embedlab.server.responses import error_body
-from embedlab.server.routes._common import strip_tag, text_list, token_counts
+from embedlab.server.responses import error_body, json_response
+from embedlab.server.routes._common import strip_tag, text_list, usage_tokens
 from embedlab.vectors import normalize, truncate
 
 router = APIRouter(tags=["Ollama-compatible"])
@@ -66,14 +66,16 @@ async def embed(body: EmbedRequest, request: Request) -> Any:
     if body.dimensions is not None:
         vecs = truncate(vecs, body.dimensions)
     total = out.load_seconds + out.queue_seconds + out.inference_seconds
-    return {
-        "model": out.encoder.info.name,
-        "embeddings": np.asarray(vecs, dtype=np.float64).tolist(),
-        "total_duration": int(total * _NS),
-        "load_duration": int(out.load_seconds * _NS),
-        "prompt_eval_count": sum(token_counts(out.encoder, texts)),
-        "timing": out.timing(),
-    }
+    return json_response(
+        {
+            "model": out.encoder.info.name,
+            "embeddings": np.asarray(vecs, dtype=np.float64).tolist(),
+            "total_duration": int(total * _NS),
+            "load_duration": int(out.load_seconds * _NS),
+            "prompt_eval_count": usage_tokens(out, texts),
+            "timing": out.timing(),
+        }
+    )
 
 
 @router.post("/api/embeddings")

@@ -12,12 +12,13 @@ import base64
 from typing import Any, Literal
 
 import numpy as np
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from embedlab.models.registry import CATALOGUE, is_installed
 from embedlab.server.models import get_pool
-from embedlab.server.routes._common import text_list, token_counts
+from embedlab.server.responses import json_response
+from embedlab.server.routes._common import text_list, usage_tokens
 from embedlab.vectors import truncate
 
 router = APIRouter(tags=["OpenAI-compatible"])
@@ -36,14 +37,16 @@ class EmbeddingsRequest(BaseModel):
     )
 
 
-def _encode(vec: np.ndarray, fmt: str) -> list[float] | str:
+def _encode(vecs: np.ndarray, fmt: str) -> list[Any]:
     if fmt == "base64":
-        return base64.b64encode(np.asarray(vec, dtype="<f4").tobytes()).decode("ascii")
-    return [float(x) for x in vec]
+        le = np.ascontiguousarray(vecs, dtype="<f4")
+        return [base64.b64encode(row.tobytes()).decode("ascii") for row in le]
+    out: list[Any] = np.asarray(vecs, dtype=np.float64).tolist()
+    return out
 
 
 @router.post("/v1/embeddings")
-async def embeddings(body: EmbeddingsRequest, request: Request) -> dict[str, Any]:
+async def embeddings(body: EmbeddingsRequest, request: Request) -> Response:
     """Embed ``input`` with ``model``; answers OpenAI's list of embedding objects."""
     pool = get_pool(request)
     texts = text_list(body.input)
@@ -51,17 +54,19 @@ async def embeddings(body: EmbeddingsRequest, request: Request) -> dict[str, Any
     vecs = out.vectors
     if body.dimensions is not None:
         vecs = truncate(vecs, body.dimensions)
-    tokens = sum(token_counts(out.encoder, texts, body.role))
-    return {
-        "object": "list",
-        "data": [
-            {"object": "embedding", "index": i, "embedding": _encode(v, body.encoding_format)}
-            for i, v in enumerate(vecs)
-        ],
-        "model": out.encoder.info.name,
-        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-        "timing": out.timing(),
-    }
+    tokens = usage_tokens(out, texts)
+    return json_response(
+        {
+            "object": "list",
+            "data": [
+                {"object": "embedding", "index": i, "embedding": e}
+                for i, e in enumerate(_encode(vecs, body.encoding_format))
+            ],
+            "model": out.encoder.info.name,
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            "timing": out.timing(),
+        }
+    )
 
 
 @router.get("/v1/models")
