@@ -41,9 +41,8 @@ def cos_add(unit: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np
 
 def cos_mul(unit: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     """3CosMul: ``cos'(x,a) * cos'(x,c) / (cos'(x,b) + 1e-6)`` with ``cos' = (1 + cos) / 2``."""
-    pa = (1 + unit @ a) / 2
-    pb = (1 + unit @ b) / 2
-    pc = (1 + unit @ c) / 2
+    # (3, d) @ (d, n): one pass over the candidates, as fast as a single matrix-vector product
+    pa, pb, pc = (1 + np.stack([a, b, c]) @ unit.T) / 2
     return pa * pc / (pb + COSMUL_EPSILON)
 
 
@@ -219,22 +218,30 @@ def _word_analogy(
     note = ""
     if candidates is not None:
         pool = sorted({_word_id(model, w, "Candidate") for w in as_text_list(candidates)})
-    else:
-        n = len(words) if not restrict_vocab else min(int(restrict_vocab), len(words))
+        where = {wid: p for p, wid in enumerate(pool)}
+        unit, pool_words, searched = unit_all[pool], [words[i] for i in pool], len(pool)
+    else:  # the vocabulary, or its first restrict_vocab words: positions are word ids
+        searched = len(words) if not restrict_vocab else min(int(restrict_vocab), len(words))
         if restrict_vocab:
-            note = f"searched the first {n:,} words of {len(words):,}"
-        pool = list(range(n))
-    position = {wid: p for p, wid in enumerate(pool)}
-    unit = unit_all[pool] if candidates is not None else unit_all[: len(pool)]
-    pool_words = [words[i] for i in pool]
-    excluded = [position[i] for i in ids if i in position] if exclude_inputs else []
+            note = f"searched the first {searched:,} words of {len(words):,}"
+        where = None
+        unit, pool_words = unit_all[:searched], words
+
+    def position(wid: int | None) -> int | None:
+        if wid is None:
+            return None
+        if where is not None:
+            return where.get(wid)
+        return wid if wid < searched else None
+
+    excluded = [p for p in (position(i) for i in ids) if p is not None] if exclude_inputs else []
     exp_pos = None
     if expected is not None:
-        exp_id = model.index.get(expected.strip(), model.index.get(expected.strip().lower()))  # type: ignore[attr-defined]
-        exp_pos = position.get(exp_id) if exp_id is not None else None
+        index: dict[str, int] = model.index  # type: ignore[attr-defined]
+        exp_pos = position(index.get(expected.strip(), index.get(expected.strip().lower())))
         if exp_pos is None:
             note = (note + "; " if note else "") + f"{expected!r} is not among the searched words"
-        elif exclude_inputs and exp_pos in excluded:
+        elif exp_pos in excluded:
             note = (note + "; " if note else "") + f"{expected!r} is an input, which is excluded"
     top, ranked = analogy_arrays(
         pool_words, unit, va, vb, vc, k=k, method=method, excluded=excluded, expected=exp_pos
@@ -245,7 +252,7 @@ def _word_analogy(
         a=words[ids[0]], b=words[ids[1]], c=words[ids[2]], model=model.info.name,
         method=method.lower(), candidates=top,
         excluded=[words[i] for i in ids] if exclude_inputs else [],
-        searched=len(pool), expected=expected, expected_rank=ranked.expected_rank,
+        searched=searched, expected=expected, expected_rank=ranked.expected_rank,
         expected_score=ranked.expected_score, note=note, vectors=vectors,
     )  # fmt: skip
 
