@@ -16,10 +16,12 @@ from embedlab.errors import EmbedlabError
 #: modules under ``embedlab.cli`` that each expose ``COMMANDS: list[click.Command]``.
 COMMAND_MODULES: tuple[str, ...] = (
     "models_cmd",
+    "demo_cmd",
     "index_cmd",
     "explore_cmd",
     "serve_cmd",
     "map_cmd",
+    "eval_cmd",
 )
 
 

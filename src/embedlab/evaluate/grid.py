@@ -18,11 +18,9 @@ warm-up query; the median is reported.
 
 from __future__ import annotations
 
-import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +31,7 @@ from embedlab.errors import InputError
 from embedlab.evaluate.cache import embed_cached
 from embedlab.evaluate.datasets import RetrievalDataset
 from embedlab.evaluate.metrics import RunMetrics, evaluate_run
+from embedlab.evaluate.timing import timed_calls
 from embedlab.models.base import Encoder
 from embedlab.search.dense import DenseIndex
 from embedlab.search.fusion import rrf
@@ -185,37 +184,9 @@ def expand_grid(
     return configs
 
 
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """FAISS on one thread while timing single queries: on a busy machine its OpenMP
-    threads wait on each other and one query can take 100x longer than the work."""
-    import faiss
-
-    before = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
-    try:
-        yield
-    finally:
-        faiss.omp_set_num_threads(before)
-
-
 def _timed(fn: Callable[[int], list[int]], n: int) -> tuple[list[list[int]], float]:
     """Run ``fn`` on every query index; median milliseconds over a sample (after a warm-up)."""
-    with _one_thread():
-        return _timed_loop(fn, n)
-
-
-def _timed_loop(fn: Callable[[int], list[int]], n: int) -> tuple[list[list[int]], float]:
-    if n:
-        fn(0)
-    times: list[float] = []
-    out = []
-    for i in range(n):
-        start = time.perf_counter()
-        out.append(fn(i))
-        if i < LATENCY_SAMPLE:
-            times.append(time.perf_counter() - start)
-    return out, 1000 * statistics.median(times) if times else 0.0
+    return timed_calls(fn, n, LATENCY_SAMPLE)
 
 
 def _bm25_bytes(index: BM25Index) -> int:
@@ -243,17 +214,12 @@ class _ModelState:
 
 
 def _query_embed_ms(encoder: Encoder, texts: list[str], sample: int) -> float:
-    """Median milliseconds to embed one query (one at a time, after a warm-up)."""
+    """Median milliseconds to embed one query (one at a time, one thread, after a warm-up)."""
     picked = texts[:sample]
     if not picked:
         return 0.0
-    encoder.embed(picked[0], role="query")
-    times = []
-    for t in picked:
-        start = time.perf_counter()
-        encoder.embed(t, role="query")
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
+    _, ms = timed_calls(lambda i: encoder.embed(picked[i], role="query"), len(picked), sample)
+    return ms
 
 
 def _dense_bytes(
@@ -400,6 +366,20 @@ def _run_config(
     return _Raw(config, out, bpv, size, ms, state.embed_ms)
 
 
+def pareto_front(
+    rows: Sequence[dict[str, Any]], metric: str, cost: str = "bytes_per_vector"
+) -> list[int]:
+    """Indices of the rows no other row beats: none is at most as costly and strictly better,
+    or strictly cheaper and at least as good. Rows without a cost (BM25) are left out."""
+    points = [(i, r[cost], r[metric]) for i, r in enumerate(rows) if r.get(cost) is not None]
+    front = []
+    for i, c, m in points:
+        beaten = any((c2 <= c and m2 > m) or (c2 < c and m2 >= m) for j, c2, m2 in points if j != i)
+        if not beaten:
+            front.append(i)
+    return sorted(front, key=lambda i: rows[i][cost])
+
+
 __all__ = [
     "MODES",
     "QUANTIZE",
@@ -407,6 +387,7 @@ __all__ = [
     "GridConfig",
     "GridResult",
     "expand_grid",
+    "pareto_front",
     "parse_list",
     "run_grid",
 ]
