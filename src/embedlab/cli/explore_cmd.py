@@ -88,7 +88,7 @@ def _echo_inspection(ins: TextInspection, normalized: bool) -> None:
         click.echo(f"{'':9} {click.style(row.negative, fg='red')}")
 
 
-@click.command("embed")
+@click.command("embed", short_help="Show a text's vector: stats, tokens, time, picture.")
 @click.argument("text")
 @model_option
 @role_option
@@ -119,7 +119,7 @@ def _matrix_table(texts: list[str], rows: list[list[float]]) -> str:
     return table(body, headers)
 
 
-@click.command("similarity")
+@click.command("similarity", short_help="Score two texts (calibrated), or a file as a matrix.")
 @click.argument("texts", nargs=-1)
 @model_option
 @metric_option
@@ -195,7 +195,7 @@ def _echo_side_by_side(items: list[TextInspection]) -> None:
                "and (with --file) how each arranges texts, never a cosine across models.")  # fmt: skip
 
 
-@click.command("compare")
+@click.command("compare", short_help="Compare models on a text or a file of texts.")
 @click.argument("text", required=False)
 @click.option("--models", "models_spec", required=True, metavar="A,B[,C]",
               help="Two or more models, comma-separated.")  # fmt: skip
@@ -239,7 +239,7 @@ def compare_command(
     click.echo(table(rows, ["#", "text", "overlap", "row rho", *result.models]))
 
 
-@click.command("analogy")
+@click.command("analogy", short_help="Solve A - B + C (king - man + woman).")
 @click.argument("a")
 @click.argument("b")
 @click.argument("c")
