@@ -23,13 +23,13 @@ class NewsCorpus:
     clean: EmbeddedIndex
 
 
-def write_news(folder: Path, n: int, start: int = 0) -> list[Path]:
-    """Write ``n`` news articles as markdown files (``# title`` then the text)."""
+def write_news(folder: Path, n: int, start: int = 0, max_chars: int = 2500) -> list[Path]:
+    """Write ``n`` news articles as markdown files (``# title`` then the text, cut short)."""
     folder.mkdir(parents=True, exist_ok=True)
     out = []
     for i, a in enumerate(news_articles(limit=start + n)[start:]):
         p = folder / f"article-{start + i:04d}.md"
-        p.write_text(f"# {a.title}\n\n{a.text}\n", encoding="utf-8")
+        p.write_text(f"# {a.title}\n\n{a.text[:max_chars]}\n", encoding="utf-8")
         out.append(p)
     return out
 

@@ -22,11 +22,18 @@ from tests.stores.store_helpers import NewsCorpus
 
 #: a real indexing process that commits after every document (so a kill lands mid-way).
 INDEXER = """
-import sys
+import sys, time
+from embedlab.models import load_model
 from embedlab.stores import writer, create_index
 writer.COMMIT_ROWS = 1
 writer.COMMIT_SECONDS = 0.0
-create_index(sys.argv[1], [sys.argv[2]], "minilm")
+encoder = load_model("minilm")
+real = encoder._embed
+def slower(texts, role):  # widens the window, so the kill lands mid-run on a quiet machine
+    time.sleep(0.5)
+    return real(texts, role)
+encoder._embed = slower
+create_index(sys.argv[1], [sys.argv[2]], encoder)
 """
 
 

@@ -61,9 +61,9 @@ def test_news_chunks_match_the_chunker(minilm: Encoder, news_corpus: NewsCorpus)
 
 def test_update_embeds_only_what_changed(minilm: Encoder, tmp_path: Path) -> None:
     folder = tmp_path / "docs"
-    files = write_news(folder, 4)
+    files = write_news(folder, 4, max_chars=1500)
     enc = CountingEncoder(minilm)
-    index = create_index("upd", [folder], enc, chunking=ChunkSettings("tokens", 128, 16))
+    index = create_index("upd", [folder], enc, chunking=ChunkSettings("tokens", 64, 8))
     n0 = len(index)
     assert len(enc.texts) == n0  # each chunk embedded once
     gen0 = index.generation
@@ -77,7 +77,7 @@ def test_update_embeds_only_what_changed(minilm: Encoder, tmp_path: Path) -> Non
     text = files[0].read_text(encoding="utf-8")
     files[0].write_text(text + "\nA brand new closing sentence about penguins.\n", encoding="utf-8")
     files[1].unlink()
-    write_news(folder, 1, start=10)
+    write_news(folder, 1, start=10, max_chars=1500)
     report = update_index("upd", enc)
     assert report.files_indexed == 2 and report.files_removed == 1
     assert index.generation > gen0
@@ -92,7 +92,7 @@ def test_update_embeds_only_what_changed(minilm: Encoder, tmp_path: Path) -> Non
         if c.text in ids0 and c.source == str(files[0]):
             assert c.id == ids0[c.text]
     # the index equals a clean build of the same folder
-    clean = create_index("upd-clean", [folder], minilm, chunking=ChunkSettings("tokens", 128, 16))
+    clean = create_index("upd-clean", [folder], minilm, chunking=ChunkSettings("tokens", 64, 8))
     key = lambda c: (c.source, c.position["record"], c.position["chunk"], c.text)  # noqa: E731
     a = sorted(index.get_chunks(index.chunk_ids()), key=key)
     b = sorted(clean.get_chunks(clean.chunk_ids()), key=key)
@@ -135,7 +135,7 @@ def test_clear_errors(minilm: Encoder, tmp_path: Path) -> None:
 
 def test_cli_index_commands(minilm: Encoder, tmp_path: Path) -> None:
     folder = tmp_path / "cli"
-    write_news(folder, 3)
+    write_news(folder, 3, max_chars=800)
     (folder / "junk.txt").write_bytes("caf\xe9 cr\xe8me".encode("latin-1"))
     runner = CliRunner()
     res = runner.invoke(

@@ -145,7 +145,9 @@ def create_index(
                 "sources": [str(Path(s).expanduser().resolve()) for s in sources],
                 "created": now,
                 "updated": now,
-                "generation": 0,
+                # starts from the clock: an index dropped and created again under the same
+                # name never repeats a generation, so caches keyed by it cannot go stale
+                "generation": time.time_ns() // 1_000_000,
             }
             conn.executescript(SCHEMA)
             conn.execute("BEGIN IMMEDIATE")
@@ -195,9 +197,6 @@ def update_index(
             chunker = Chunker(encoder, ChunkSettings(**meta["chunking"]))
             options = ReadOptions(**meta.get("read_options", {}))
             files, skipped = discover(meta["sources"])
-            skipped = [s for s in skipped if s.reason != "not found"] + [
-                s for s in skipped if s.reason == "not found"
-            ]
             return _sync(folder, conn, encoder, chunker, options, files, skipped, progress)
         finally:
             conn.close()
