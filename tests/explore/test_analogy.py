@@ -7,7 +7,14 @@ import pytest
 from gensim.models import KeyedVectors
 
 from embedlab.errors import InputError
-from embedlab.explore.analogy import analogy, analogy_arrays, cos_add, cos_mul, rank_candidates
+from embedlab.explore.analogy import (
+    DEFAULT_CANDIDATES,
+    analogy,
+    analogy_arrays,
+    cos_add,
+    cos_mul,
+    rank_candidates,
+)
 from embedlab.models import Encoder
 from embedlab.vectors import normalize
 
@@ -94,6 +101,9 @@ def test_sentence_model_over_candidates(minilm: Encoder) -> None:
     r = analogy(minilm, "king", "man", "woman", expected="queen")
     assert r.expected_rank is not None and r.expected_rank <= 3
     assert "king" not in [t for t, _ in r.candidates]
+    extra = analogy(minilm, "king", "man", "woman", expected="duchess")  # default list + 1
+    assert extra.searched == len(DEFAULT_CANDIDATES) + 1 and extra.expected_rank is not None
+    assert extra.candidates == r.candidates  # the cached default vectors give the same answers
     mine = analogy(minilm, "Paris", "France", "Italy", candidates=["Rome", "Berlin", "pizza"])
     assert mine.searched == 3 and mine.candidates[0][0] == "Rome"
     added = analogy(minilm, "king", "man", "woman", candidates=["duke", "car"], expected="queen")

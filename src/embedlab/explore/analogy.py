@@ -297,17 +297,22 @@ _CANDIDATE_CACHE: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
 
 
 def _candidate_vectors(model: Encoder, pool: list[str]) -> np.ndarray:
-    """Unit vectors of ``pool``; the default candidate list is embedded once per model."""
-    key = (model.info.fingerprint, tuple(pool))
-    if tuple(pool) != DEFAULT_CANDIDATES:
+    """Unit vectors of ``pool``; the default candidate list is embedded once per model, so
+    only texts added after it (an expected answer) are embedded on each call.
+    """
+    n = len(DEFAULT_CANDIDATES)
+    if tuple(pool[:n]) != DEFAULT_CANDIDATES:
         return normalize(model.embed(pool, role="document"))
+    key = (model.info.fingerprint, DEFAULT_CANDIDATES)
     with _UNIT_LOCK:
         hit = _CANDIDATE_CACHE.get(key)
     if hit is None:
-        hit = normalize(model.embed(pool, role="document"))
+        hit = normalize(model.embed(list(DEFAULT_CANDIDATES), role="document"))
         with _UNIT_LOCK:
             _CANDIDATE_CACHE[key] = hit
-    return hit
+    if len(pool) == n:
+        return hit
+    return np.vstack([hit, normalize(model.embed(pool[n:], role="document"))])
 
 
 def _key(text: str) -> str:
@@ -380,6 +385,8 @@ def analogy(
     """
     as_text_list([a, b, c])
     _method(method)
+    if expected is not None and not expected.strip():
+        expected = None
     if k < 1:
         raise InputError(f"k must be at least 1, got {k}.")
     if is_word_model(model):
