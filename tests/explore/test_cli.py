@@ -110,6 +110,7 @@ def test_analogy(run) -> None:  # noqa: ANN001
         (("embed", ""), "empty or only whitespace"),
         (("embed", "   "), "empty or only whitespace"),
         (("embed", "hi", "--model", "no-such-model"), "Unknown model 'no-such-model'"),
+        (("embed", "word " * 300, "--no-truncate"), "has 302 tokens; minilm reads at most 256"),
         (("similarity", "only one"), "Give two texts"),
         (("similarity", "--file", "/no/such/file.txt"), "does not exist"),
         (("compare", "x", "--models", "minilm"), "two or more models"),

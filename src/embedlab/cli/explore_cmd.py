@@ -92,11 +92,13 @@ def _echo_inspection(ins: TextInspection, normalized: bool) -> None:
 @click.argument("text")
 @model_option
 @role_option
+@click.option("--no-truncate", is_flag=True,
+              help="Refuse a text over the model's token limit instead of cutting it.")  # fmt: skip
 @json_option
-def embed_command(text: str, model: str, role: str, as_json: bool) -> None:
+def embed_command(text: str, model: str, role: str, no_truncate: bool, as_json: bool) -> None:
     """Embed TEXT and show its vector: stats, tokens, timing and a picture of every dim."""
     encoder = load_model(model)
-    ins = inspect_texts(encoder, text, role=role)[0]
+    ins = inspect_texts(encoder, text, role=role, truncate=not no_truncate)[0]
     if as_json:
         echo_json(ins.to_dict())
         return

@@ -85,20 +85,23 @@ def _unknown_words(encoder: Encoder, text: str) -> list[str]:
 
 
 def inspect_texts(
-    encoder: Encoder, texts: str | Sequence[str], role: str = "document"
+    encoder: Encoder, texts: str | Sequence[str], role: str = "document", *, truncate: bool = True
 ) -> list[TextInspection]:
     """Embed ``texts`` once and describe each vector.
 
     :param encoder: any loaded model.
     :param texts: one text or a list; none may be empty.
     :param role: ``"document"`` or ``"query"`` (models with prefixes use them).
+    :param truncate: when ``False``, a text over the model's limit is refused instead of cut.
     :return: one :class:`TextInspection` per text, in order.
     :raises EmptyInputError: a text is empty or only whitespace.
+    :raises TextTooLongError: ``truncate=False`` and a text is over the limit (the message
+        gives its token count and the limit).
     """
     items = as_text_list(texts)
     check_role(role)
     start = time.perf_counter()
-    vectors = encoder.embed(items, role=role)
+    vectors = encoder.embed(items, role=role, truncate=truncate)
     seconds = time.perf_counter() - start
     counts = encoder.count_tokens(items, role)
     limit = encoder.info.max_tokens
