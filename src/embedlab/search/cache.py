@@ -1,0 +1,60 @@
+"""Per-process caches of the derived search structures of an index, keyed by generation.
+
+The dense matrix (and its ANN, int8 and binary forms) and the BM25 index are built once per
+index generation; the BM25 index and the FAISS ANN index are also persisted under
+``index.folder`` so a new process opens them instead of rebuilding.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from typing import Any
+
+from embedlab.search.dense import DenseIndex
+from embedlab.search.keyword import BM25Index
+
+_LOCK = threading.Lock()
+_DENSE: dict[tuple[str, str], tuple[int, DenseIndex]] = {}
+_BM25: dict[tuple[str, str], tuple[int, BM25Index]] = {}
+
+
+def _key(index: Any) -> tuple[str, str]:
+    return (str(index.name), str(index.folder))
+
+
+def cached_dense(index: Any, generation: int) -> DenseIndex:
+    """The :class:`DenseIndex` of ``index`` at ``generation`` (its ANN persisted if used)."""
+    key = _key(index)
+    with _LOCK:
+        hit = _DENSE.get(key)
+        if hit is not None and hit[0] == generation:
+            return hit[1]
+        dense = DenseIndex(index.vectors())
+        if dense.n >= dense.ann_threshold:
+            base = index.folder / "ann"
+            path = base / f"gen-{generation}.faiss"
+            if not dense.load_ann(path):
+                shutil.rmtree(base, ignore_errors=True)
+                dense.save_ann(path)
+        _DENSE[key] = (generation, dense)
+        return dense
+
+
+def cached_bm25(index: Any, generation: int) -> BM25Index:
+    """The :class:`BM25Index` of ``index`` at ``generation`` (persisted under its folder)."""
+    key = _key(index)
+    with _LOCK:
+        hit = _BM25.get(key)
+        if hit is not None and hit[0] == generation:
+            return hit[1]
+        bm25 = BM25Index.cached(index.folder, generation, index.texts)
+        _BM25[key] = (generation, bm25)
+        return bm25
+
+
+def clear() -> None:
+    """Forget every cached structure (tests, or after dropping an index)."""
+    with _LOCK:
+        _DENSE.clear()
+        _BM25.clear()

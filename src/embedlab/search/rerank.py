@@ -1,0 +1,70 @@
+"""Rerank the top candidates of a first stage with a cross-encoder.
+
+A cross-encoder reads the query and a passage together and returns one relevance score; it
+is far slower than a dot product, so only the top ``candidates`` (default 50) of the first
+stage are rescored. Accepts an :class:`embedlab.models.Reranker`, a sentence-transformers
+``CrossEncoder``, or a name or folder for :func:`embedlab.models.rerankers.load_reranker`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from embedlab.errors import InputError
+
+RERANK_CANDIDATES = 50
+
+
+@dataclass(frozen=True)
+class Reranked:
+    """Positions into the candidate list, best first, with the reranker's scores."""
+
+    order: np.ndarray
+    scores: np.ndarray
+    name: str
+
+
+def resolve_reranker(reranker: Any) -> Any:
+    """A scorer object from a name, a folder, a Reranker or a CrossEncoder."""
+    if isinstance(reranker, str):
+        from embedlab.models.rerankers import load_reranker
+
+        return load_reranker(reranker)
+    if hasattr(reranker, "score") or hasattr(reranker, "predict"):
+        return reranker
+    raise InputError(
+        f"Cannot rerank with a {type(reranker).__name__}: pass a model name or folder, a "
+        "Reranker, or a sentence-transformers CrossEncoder."
+    )
+
+
+def reranker_name(reranker: Any) -> str:
+    """A short label for a reranker object."""
+    name = getattr(reranker, "name", None)
+    if isinstance(name, str) and name:
+        return name
+    config = getattr(getattr(reranker, "model", None), "name_or_path", None)
+    return str(config) if config else type(reranker).__name__
+
+
+def score_passages(reranker: Any, query: str, passages: Sequence[str]) -> np.ndarray:
+    """Relevance of each passage to ``query`` (float32, higher is better)."""
+    if not passages:
+        return np.empty(0, dtype=np.float32)
+    if hasattr(reranker, "score") and not hasattr(reranker, "predict"):
+        return np.asarray(reranker.score(query, list(passages)), dtype=np.float32)
+    pairs = [(query, p) for p in passages]
+    out = reranker.predict(pairs, show_progress_bar=False, convert_to_numpy=True)
+    return np.asarray(out, dtype=np.float32).reshape(len(passages), -1)[:, 0]
+
+
+def rerank(reranker: Any, query: str, passages: Sequence[str]) -> Reranked:
+    """Score ``passages`` with ``reranker`` and order them, best first (ties: earlier first)."""
+    scorer = resolve_reranker(reranker)
+    scores = score_passages(scorer, query, passages)
+    order = np.lexsort((np.arange(len(scores)), -scores))
+    return Reranked(order=order.astype(np.int64), scores=scores[order], name=reranker_name(scorer))

@@ -1,0 +1,78 @@
+"""Dense stages against numpy brute force: exact, FAISS ANN, Matryoshka, int8 and binary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from embedlab.errors import DimensionMismatchError, InputError
+from embedlab.search.dense import DenseIndex, recall_at_k
+
+
+def _brute(vectors: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
+    v = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    q = queries / np.linalg.norm(queries, axis=1, keepdims=True)
+    s = q.astype(np.float64) @ v.T.astype(np.float64)
+    return np.argsort(-s, axis=1, kind="stable")[:, :k]
+
+
+def test_exact_equals_brute_force() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2000, 64)).astype(np.float32)
+    q = rng.standard_normal((20, 64)).astype(np.float32)
+    hits = DenseIndex(x).exact(q, 10)
+    assert hits.ids.tolist() == _brute(x, q, 10).tolist()
+    v = x / np.linalg.norm(x, axis=1, keepdims=True)
+    qn = q / np.linalg.norm(q, axis=1, keepdims=True)
+    np.testing.assert_allclose(hits.scores, np.take_along_axis(qn @ v.T, hits.ids, 1), atol=1e-5)
+
+
+def test_faiss_ann_recall_on_5k_random() -> None:
+    rng = np.random.default_rng(1)
+    centres = rng.standard_normal((50, 96))
+    x = (centres[rng.integers(0, 50, 5000)] + 0.6 * rng.standard_normal((5000, 96))).astype(
+        np.float32
+    )
+    q = x[:100] + 0.3 * rng.standard_normal((100, 96)).astype(np.float32)
+    index = DenseIndex(x, ann_threshold=1000)
+    hits = index.search(q, 10)
+    assert hits.method == "ann"
+    assert recall_at_k(hits.ids, _brute(x, q, 10)) >= 0.95
+    assert index.ann_index().nprobe < index.ann_index().nlist  # it really is approximate
+
+
+@pytest.mark.parametrize(
+    "options", [{"dims": 128}, {"dims": 64}, {"quantize": "int8"}, {"quantize": "binary"}]
+)
+def test_cheap_first_stages_keep_exact_top1(news: Any, options: dict[str, object]) -> None:
+    index = DenseIndex(news.index.vectors())
+    exact = index.exact(news.query_vectors, 10)
+    staged = index.search(news.query_vectors, 10, **options)  # type: ignore[arg-type]
+    assert staged.ids[:, 0].tolist() == exact.ids[:, 0].tolist()
+    assert recall_at_k(staged.ids, exact.ids) >= 0.95
+    assert staged.first_stage is not None and staged.first_rank is not None
+    np.testing.assert_allclose(staged.scores, exact.scores, atol=1e-5)  # rescored with floats
+
+
+def test_int8_first_stage_matches_dequantized_dot(news: Any) -> None:
+    from embedlab.vectors import Int8Calibration, from_int8, to_int8
+
+    index = DenseIndex(news.index.vectors())
+    hits = index.search(news.query_vectors[:5], 5, quantize="int8", candidates=150)
+    cal = Int8Calibration.fit(index.vectors)
+    deq = from_int8(to_int8(index.vectors, cal), cal)
+    q = news.query_vectors[:5] / np.linalg.norm(news.query_vectors[:5], axis=1, keepdims=True)
+    expected = np.take_along_axis(q @ deq.T, hits.ids, axis=1)
+    np.testing.assert_allclose(hits.first_stage, expected, atol=5e-3)
+
+
+def test_bad_queries() -> None:
+    index = DenseIndex(np.eye(8, dtype=np.float32))
+    with pytest.raises(DimensionMismatchError):
+        index.search(np.ones(4, dtype=np.float32))
+    with pytest.raises(InputError):
+        index.search(np.ones(8, dtype=np.float32), dims=9)
+    with pytest.raises(InputError):
+        index.search(np.ones(8, dtype=np.float32), quantize="int4")
