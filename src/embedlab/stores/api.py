@@ -34,6 +34,7 @@ from embedlab.stores.embedded import (
     _gather,
     connect,
     exists,
+    forget,
     index_folder,
     indexes_root,
     read_meta,
@@ -85,6 +86,7 @@ def drop_index(name: str, *, wait: float = DEFAULT_WAIT) -> None:
         raise IndexNotFoundError(f"No index named {name!r}: nothing to drop (see 'index list').")
     with WriteLock(folder / LOCK_NAME, name, wait):
         shutil.rmtree(folder)
+    forget(folder)
 
 
 def _encoder(model: str | Encoder) -> Encoder:

@@ -155,6 +155,20 @@ def _gather(folder: Path, segs: dict[int, str], seg_col: np.ndarray, row_col: np
     return out
 
 
+#: the latest snapshot (and chunk metadata) of each index folder loaded in this process,
+#: shared by all its EmbeddedIndex objects: opening an index per request stays cheap.
+_SNAPSHOTS: dict[str, Snapshot] = {}
+_METADATA: dict[str, tuple[int, list[dict[str, Any]]]] = {}
+_SHARED = threading.Lock()
+
+
+def forget(folder: Path) -> None:
+    """Drop the shared snapshot of ``folder`` (when its index is dropped)."""
+    with _SHARED:
+        _SNAPSHOTS.pop(str(folder), None)
+        _METADATA.pop(str(folder), None)
+
+
 class EmbeddedIndex(Index):
     """An index in its own folder, read through snapshots (see :class:`Index`)."""
 
@@ -212,11 +226,22 @@ class EmbeddedIndex(Index):
     # --- snapshot ---------------------------------------------------------------------
     def refresh(self) -> Snapshot:
         """Load a new snapshot if another generation was committed; return the current one."""
-        if self._snap is not None and self._snap.generation == self.committed_generation():
+        current = self.committed_generation()
+        if self._snap is not None and self._snap.generation == current:
             return self._snap
+        key = str(self._folder)
+        with _SHARED:
+            shared = _SNAPSHOTS.get(key)
+        if shared is not None and shared.generation == current:
+            self._snap = shared
+            return shared
         for attempt in range(5):
             try:
                 self._snap = self._load()
+                with _SHARED:
+                    old = _SNAPSHOTS.get(key)
+                    if old is None or old.generation <= self._snap.generation:
+                        _SNAPSHOTS[key] = self._snap
                 return self._snap
             except FileNotFoundError:  # a segment was compacted away between reads: retry
                 if attempt == 4:
@@ -258,12 +283,19 @@ class EmbeddedIndex(Index):
         snap = self._snapshot()
         if self._meta_cache is not None and self._meta_cache[0] == snap.generation:
             return self._meta_cache[1]
+        with _SHARED:
+            shared = _METADATA.get(str(self._folder))
+        if shared is not None and shared[0] == snap.generation:
+            self._meta_cache = shared
+            return shared[1]
         by_id = {c.id: c for c in self._fetch(snap.ids.tolist())}
         out = []
         for i in snap.ids.tolist():
             c = by_id.get(i)
             out.append({} if c is None else {"source": c.source, "title": c.title, **c.metadata})
         self._meta_cache = (snap.generation, out)
+        with _SHARED:
+            _METADATA[str(self._folder)] = self._meta_cache
         return out
 
     def get_chunks(self, ids: Sequence[int]) -> list[Chunk]:
