@@ -48,6 +48,21 @@ def compare_queries(
     return sorted(out, key=lambda r: (r["delta"], r["qid"]))
 
 
+def default_pair(grid: GridResult) -> tuple[str, str]:
+    """The two configurations compared by default: the best one on the primary metric, and
+    the one with the smallest vectors (what going cheap loses); the first and last row when
+    sizes do not tell them apart."""
+    rows = grid.rows()
+    if len(rows) < 2:
+        return rows[0]["config"], rows[0]["config"]
+    best = max(rows, key=lambda r: r[grid.primary])
+    sized = [r for r in rows if r["bytes_per_vector"] is not None and r is not best]
+    cheap = min(sized, key=lambda r: (r["bytes_per_vector"], -r[grid.primary])) if sized else None
+    if cheap is None:
+        return rows[0]["config"], rows[-1]["config"]
+    return best["config"], cheap["config"]
+
+
 def grid_report(grid: GridResult, title: str | None = None) -> Report:
     """The retrieval grid as a report: table, three figures, per-query comparison data."""
     from embedlab.figures.evaluate import latency_bars, quality_vs_bytes, quality_vs_dims
@@ -84,8 +99,8 @@ def grid_report(grid: GridResult, title: str | None = None) -> Report:
         "configs": labels,
         "values": {r.config.label: r.metrics.per_query for r in grid.results},
         "ranked": {r.config.label: {q: d[:3] for q, d in r.ranked.items()} for r in grid.results},
-        "a": labels[0],
-        "b": labels[-1],
+        "a": default_pair(grid)[0],
+        "b": default_pair(grid)[1],
     }
     return Report(
         title or f"Retrieval evaluation: {ds['name']}",
@@ -255,6 +270,7 @@ __all__ = [
     "WRITERS",
     "Report",
     "compare_queries",
+    "default_pair",
     "grid_report",
     "simple_report",
     "write_report",

@@ -94,16 +94,18 @@ def quality_vs_bytes(rows: Sequence[dict[str, Any]], metric: str = "nDCG@10") ->
 
 
 def latency_bars(rows: Sequence[dict[str, Any]]) -> go.Figure:
-    """Per configuration: query embedding and search milliseconds, stacked."""
+    """Per configuration: query embedding and search milliseconds side by side (log scale:
+    embedding a query usually costs far more than searching a small index)."""
     labels = [r["config"] for r in rows]
     fig = go.Figure(
         [
-            go.Bar(x=labels, y=[r.get("embed_ms") or 0 for r in rows], name="embed query"),
+            go.Bar(x=labels, y=[r.get("embed_ms") for r in rows], name="embed query"),
             go.Bar(x=labels, y=[r["search_ms"] for r in rows], name="search"),
         ]
     )
-    fig.update_layout(barmode="stack")
-    return _layout(fig, "Latency per query (median, one thread)", "", "milliseconds")
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(type="log")
+    return _layout(fig, "Latency per query (median, one thread)", "", "milliseconds (log)")
 
 
 def word_sections(results: dict[str, dict[str, Any]]) -> go.Figure:

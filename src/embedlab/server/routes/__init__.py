@@ -18,4 +18,5 @@ ROUTER_MODULES: tuple[str, ...] = (
     "lab",
     "lab_analogy",
     "maps",
+    "evaluate",
 )
