@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "explore_cmd",
     "serve_cmd",
     "map_cmd",
+    "train_cmd",
     "eval_cmd",
 )
 

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from embedlab.errors import InputError
-from embedlab.vectors.similarity import normalize
 
 #: temperatures the explainer sweeps by default (0.05 is sentence-transformers' scale 20).
 DEFAULT_TEMPERATURES: tuple[float, ...] = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
@@ -49,6 +48,14 @@ class InfoNCEPoint:
     grad_similarities: list[float]
     grad_anchor_norm: float | None
     grad_from: list[float] | None
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length, in float64 (the explainer's numbers are exact)."""
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    if (norms == 0).any():
+        raise InputError("A vector is all zeros: its direction, and so its cosine, is undefined.")
+    return x / norms
 
 
 def _check_temperature(t: float) -> None:
@@ -84,7 +91,7 @@ def infonce_from_similarities(
         grad_from = np.linalg.norm(terms, axis=1).tolist()
     return InfoNCEPoint(
         temperature=float(temperature),
-        loss=float(log_norm - z[0]),
+        loss=float(np.logaddexp.reduce(z - z[0])),  # log(1 + Σ exp(z_n − z_p)), no cancellation
         p_positive=float(p[0]),
         similarities=s.tolist(),
         probabilities=p.tolist(),
@@ -98,9 +105,9 @@ def infonce(
     anchor: np.ndarray, positive: np.ndarray, negatives: np.ndarray, temperature: float
 ) -> InfoNCEPoint:
     """InfoNCE of vectors (normalised here): anchor (d,), positive (d,), negatives (k, d)."""
-    a = normalize(np.asarray(anchor, dtype=np.float64).reshape(1, -1))[0]
+    a = _unit(np.asarray(anchor, dtype=np.float64).reshape(1, -1))[0]
     negs = np.asarray(negatives, dtype=np.float64).reshape(-1, a.shape[0])
-    x = normalize(np.vstack([np.asarray(positive, dtype=np.float64).reshape(1, -1), negs]))
+    x = _unit(np.vstack([np.asarray(positive, dtype=np.float64).reshape(1, -1), negs]))
     return infonce_from_similarities(x @ a, temperature, x)
 
 

@@ -18,5 +18,6 @@ ROUTER_MODULES: tuple[str, ...] = (
     "lab",
     "lab_analogy",
     "maps",
+    "train",
     "evaluate",
 )

@@ -24,6 +24,7 @@ const PAGES = [
   { id: "analogies", title: "Analogies", href: "/static/analogies.html" },
   { id: "exercises", title: "Guided exercises", href: "/static/exercises.html" },
   { id: "map", title: "Map", href: "/static/map.html" },
+  { id: "train", title: "Train", href: "/static/train.html" },
   { id: "measure", title: "Measure", href: "/static/measure.html" },
 ];
 

@@ -1,0 +1,57 @@
+"""The Train page's API: step through one word2vec window and update, and the InfoNCE explainer."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from typing import Any
+
+import numpy as np
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from embedlab.figures.train import infonce_sweep
+from embedlab.server.models import get_pool
+from embedlab.server.routes.lab import fig_json
+from embedlab.train.infonce import explain_infonce
+from embedlab.train.lab import step_window
+
+router = APIRouter(prefix="/lab/train", tags=["train"])
+
+
+class WindowBody(BaseModel):
+    sentence: str = Field(description="A sentence; its words are lower-cased.")
+    window: int = Field(2, ge=1, le=10)
+    centre: int = Field(0, ge=0, description="Position of the centre word.")
+    pair: int = Field(0, ge=0, description="Which of the centre's pairs to update on.")
+    seed: int = 0
+
+
+@router.post("/word2vec-step")
+async def word2vec_step(body: WindowBody) -> dict[str, Any]:
+    """Pairs of the sentence (reduced windows drawn), negatives and one SGNS update with its numbers."""
+    step = await asyncio.to_thread(
+        step_window, body.sentence, body.window, body.centre, body.pair, body.seed
+    )
+    return dataclasses.asdict(step)
+
+
+class InfoNCEBody(BaseModel):
+    anchor: str
+    positive: str
+    negatives: list[str] = Field(min_length=1)
+    model: str | None = None
+    temperatures: int = Field(41, ge=3, le=200, description="Points on a log scale from 0.01 to 1.")
+
+
+@router.post("/infonce")
+async def infonce(body: InfoNCEBody, request: Request) -> dict[str, Any]:
+    """Loss, P(positive) and gradients over temperatures (the page's slider picks among them)."""
+    vectors = await get_pool(request).embed(
+        body.model, [body.anchor, body.positive, *body.negatives]
+    )
+    temps = np.logspace(-2, 0, body.temperatures).round(5).tolist()
+    ex = explain_infonce(body.anchor, body.positive, body.negatives, vectors, temps)
+    out = dataclasses.asdict(ex)
+    out["figure"] = fig_json(infonce_sweep(ex))
+    return out
