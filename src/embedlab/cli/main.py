@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "map_cmd",
     "train_cmd",
     "eval_cmd",
+    "search_cmd",
 )
 
 

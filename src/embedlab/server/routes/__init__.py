@@ -20,4 +20,5 @@ ROUTER_MODULES: tuple[str, ...] = (
     "maps",
     "train",
     "evaluate",
+    "search",
 )

@@ -26,6 +26,7 @@ const PAGES = [
   { id: "map", title: "Map", href: "/static/map.html" },
   { id: "train", title: "Train", href: "/static/train.html" },
   { id: "measure", title: "Measure", href: "/static/measure.html" },
+  { id: "search", title: "Search", href: "/static/search.html" },
 ];
 
 function el(tag, attrs, ...children) {

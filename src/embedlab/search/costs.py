@@ -1,0 +1,62 @@
+"""Storage and latency of each dense first stage on one index: what the Search page's panel
+shows. Bytes per vector come from :func:`embedlab.vectors.bytes_per_vector`; query time is
+measured here, on this index, for the query given."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from embedlab.search.dense import DenseIndex, recall_at_k
+from embedlab.vectors import bytes_per_vector
+
+#: Matryoshka cuts tried besides the full width (those below the model's dims).
+DIMS_CHOICES = (256, 128, 64)
+#: first-stage precisions tried (``None`` = float32).
+QUANTIZE_CHOICES: tuple[str | None, ...] = (None, "int8", "binary")
+
+
+@dataclass(frozen=True)
+class CostRow:
+    """One dims/quantization choice: storage, measured p50 query time, recall@k vs exact."""
+
+    dims: int
+    quantize: str | None
+    bytes_per_vector: int
+    ms_p50: float
+    recall_at_k: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def measure_costs(
+    dense: DenseIndex, query_vector: np.ndarray, *, k: int = 10, repeats: int = 5
+) -> list[CostRow]:
+    """Time every dims x quantization choice on ``dense`` for one query (first call warms)."""
+    exact = dense.exact(query_vector, k)
+    dims_options = [dense.dims] + [d for d in DIMS_CHOICES if d < dense.dims]
+    rows: list[CostRow] = []
+    for d in dims_options:
+        for q in QUANTIZE_CHOICES:
+            dims = None if d == dense.dims else d
+            dense.search(query_vector, k, dims=dims, quantize=q, exact=True)  # build caches
+            times = []
+            for _ in range(repeats):
+                t = time.perf_counter()
+                hits = dense.search(query_vector, k, dims=dims, quantize=q, exact=True)
+                times.append(time.perf_counter() - t)
+            precision = q or "float32"
+            rows.append(
+                CostRow(
+                    dims=d,
+                    quantize=q,
+                    bytes_per_vector=bytes_per_vector(d, precision),
+                    ms_p50=float(np.median(times) * 1000),
+                    recall_at_k=recall_at_k(hits.ids, exact.ids),
+                )
+            )
+    return rows

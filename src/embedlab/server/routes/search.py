@@ -1,0 +1,117 @@
+"""The Search page's API: list indexes, search with the stages chosen, and measure the
+storage and query time of each dims/quantization choice on an index.
+
+The query is embedded through the shared batching model pool; the search itself runs in a
+worker thread (:func:`embedlab.search.pipeline.search`, fingerprint checked there).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from embedlab.search.cache import cached_dense
+from embedlab.search.costs import measure_costs
+from embedlab.search.pipeline import search
+from embedlab.search.rerank import RERANK_CANDIDATES
+from embedlab.server.models import get_pool
+
+router = APIRouter(prefix="/lab/search", tags=["search"])
+
+
+class SearchBody(BaseModel):
+    """One query against one index, with the stages to run."""
+
+    index: str = Field(..., description="Name of a stored index.")
+    query: str = Field(..., description="What to look for.")
+    k: int = Field(10, ge=1, le=200)
+    mode: str = Field("hybrid", description="dense, bm25 or hybrid.")
+    rerank: str | None = Field(None, description="Cross-encoder folder or hub id.")
+    rerank_candidates: int = Field(RERANK_CANDIDATES, ge=1, le=500)
+    dims: int | None = Field(None, ge=1, description="Matryoshka first stage dims.")
+    quantize: str | None = Field(None, description="int8 or binary first stage.")
+    filters: list[str] = Field(default_factory=list, description="field=value items.")
+
+
+class CostsBody(BaseModel):
+    """Which index to measure, with which query."""
+
+    index: str
+    query: str = Field("example query", description="The query the timings use.")
+    k: int = Field(10, ge=1, le=100)
+
+
+@router.get("/indexes")
+def indexes() -> dict[str, Any]:
+    """Every stored index with its model, size and generation."""
+    from embedlab.stores import list_indexes, open_index
+
+    out = []
+    for name in list_indexes():
+        stats = open_index(name).stats()
+        out.append(
+            {"name": name, "model": stats.model, "dims": stats.dims, "chunks": stats.chunks,
+             "documents": stats.documents, "generation": stats.generation}
+        )  # fmt: skip
+    return {"indexes": out}
+
+
+async def _query_vector(request: Request, index: Any, query: str) -> tuple[Any, Any]:
+    pool = get_pool(request)
+    encoder, _ = await pool.encoder(index.model_name)
+    if not query.strip():
+        return encoder, None
+    vectors = await pool.embed(index.model_name, [query], "query")
+    return encoder, vectors[0]
+
+
+@router.post("")
+async def run_search(body: SearchBody, request: Request) -> dict[str, Any]:
+    """Search ``body.index``; returns the traced result and the rank-movement figure."""
+    from embedlab.figures.search import rank_movement_figure
+    from embedlab.stores import open_index
+
+    index = await asyncio.to_thread(open_index, body.index)
+    encoder, qv = (None, None)
+    if body.mode != "bm25":
+        encoder, qv = await _query_vector(request, index, body.query)
+
+    def run() -> Any:
+        return search(
+            index, body.query, encoder=encoder, query_vector=qv, k=body.k, mode=body.mode,
+            rerank=body.rerank or None, rerank_candidates=body.rerank_candidates,
+            dims=body.dims, quantize=body.quantize or None, filters=body.filters or None,
+        )  # fmt: skip
+
+    result = await asyncio.to_thread(run)
+    figure = json.loads(rank_movement_figure(result).to_json())
+    return {"result": result.to_dict(), "figure": figure}
+
+
+@router.post("/costs")
+async def costs(body: CostsBody, request: Request) -> dict[str, Any]:
+    """Bytes per vector and measured p50 query time for each dims/quantization choice."""
+    from embedlab.errors import EmptyInputError
+    from embedlab.figures.search import costs_figure
+    from embedlab.stores import open_index
+
+    if not body.query.strip():
+        raise EmptyInputError("The query is empty: the timings need one to run.")
+    index = await asyncio.to_thread(open_index, body.index)
+    encoder, qv = await _query_vector(request, index, body.query)
+    index.check_model(encoder)
+
+    def run() -> Any:
+        return measure_costs(cached_dense(index, index.generation), qv, k=body.k)
+
+    rows = await asyncio.to_thread(run)
+    return {
+        "index": body.index,
+        "chunks": len(index),
+        "rows": [r.to_dict() for r in rows],
+        "figure": json.loads(costs_figure(rows).to_json()),
+    }
