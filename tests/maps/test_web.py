@@ -30,8 +30,9 @@ def test_map_api_on_the_demo_index(minilm) -> None:
         src = (await c.get("/lab/maps/sources")).json()
         assert [s["name"] for s in src["sources"]][:2] == ["demo", "news"]
         assert {m["name"] for m in src["methods"]} == {"pca", "tsne", "umap"}
-        r = await c.post("/lab/maps", json={"source": "demo", "method": "umap"})
+        r = await c.post("/lab/maps", json={"source": "demo", "method": "umap", "job": "t1"})
         assert r.status_code == 200, r.text
+        assert (await c.get("/lab/maps/progress/t1")).json()["stage"] == "done"
         m = r.json()
         assert m["points"] >= 40 and 0.5 < m["trust"]["trustworthiness"] <= 1.0
         assert m["figure"]["data"][0]["type"] == "scattergl" and m["clusters"]
@@ -39,6 +40,9 @@ def test_map_api_on_the_demo_index(minilm) -> None:
         # a second request is served from the cache in the index's folder
         again = (await c.post("/lab/maps", json={"source": "demo", "method": "umap"})).json()
         assert all(again["cached"].values()) and again["id"] == m["id"]
+        from embedlab.stores import open_index
+
+        assert list((open_index("demo").folder / "maps").glob("*.npz"))
         nb = (await c.get(f"/lab/maps/{m['id']}/neighbours/0?k=5")).json()
         assert len(nb["neighbours"]) == 5 and nb["point"]["row"] == 0
         sims = [p["similarity"] for p in nb["neighbours"]]

