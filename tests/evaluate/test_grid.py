@@ -86,3 +86,36 @@ def test_bad_grids(news_run, minilm) -> None:
     with pytest.raises(InputError, match="--reranker"):
         run_grid(news_run.dataset, [minilm], ["rerank"], k=5)
     assert [c.dims for c in expand_grid([("m", 64)], ["dense"], [384, 64, 32])] == [64, 32]
+
+
+class OverlapReranker:
+    """A stand-in cross-encoder (no bundled one exists): scores by words shared with the
+    query, so the expected order can be computed by hand."""
+
+    name = "overlap"
+
+    def score(self, query: str, passages: list[str]) -> np.ndarray:
+        q = set(query.lower().split())
+        return np.array([len(q & set(p.lower().split())) for p in passages], dtype=np.float32)
+
+
+def test_rerank_mode_reorders_dense_candidates(news_run, minilm, grid) -> None:
+    res = run_grid(
+        news_run.dataset,
+        [minilm],
+        ["rerank"],
+        [384],
+        ["none"],
+        k=10,
+        reranker=OverlapReranker(),
+        latency_sample=3,
+    )
+    ranked = res.results[0].ranked
+    dense = by_label(grid)["minilm dense 384d float32"]
+    qid, title = news_run.qids[0], news_run.titles[0]
+    top50 = np.argsort(-news_run.scores[0], kind="stable")[:50]
+    scores = OverlapReranker().score(title, [news_run.bodies[j] for j in top50])
+    order = np.lexsort((np.arange(50), -scores))[:10]
+    assert ranked[qid] == [news_run.doc_ids[top50[i]] for i in order]
+    assert res.results[0].config.label == "minilm rerank 384d float32"
+    assert ranked[qid] != dense.ranked[qid] or scores.max() == 0

@@ -287,7 +287,7 @@ def run_grid(
     doc_ids, texts = dataset.doc_ids, dataset.doc_texts()
     embedding: dict[str, dict[str, Any]] = {}
     states: dict[str, _ModelState] = {}
-    for enc in encoders:
+    for enc in encoders if any(c.model for c in configs) else []:
         say(f"embedding {len(texts)} documents with {enc.info.name}")
         docs = embed_cached(enc, texts, "document", cache=cache)
         qv = embed_cached(enc, qtexts, "query", cache=cache)
