@@ -130,7 +130,7 @@ def map_command(
                 "outliers": [
                     {
                         "row": int(i),
-                        "lof": float(m.outliers.scores[i]),
+                        "score": float(m.outliers.scores[i]),
                         "text": m.corpus.texts[i][:200],
                     }
                     for i in m.outliers.indices
@@ -152,7 +152,7 @@ def map_command(
     rows = [(c.id, c.size, ", ".join(c.words)) for c in m.clustering.clusters[:20]]
     click.echo(table(rows, ["cluster", "size", "distinctive words"]))
     for i in m.outliers.indices[:10]:
-        click.echo(f"  outlier (LOF {m.outliers.scores[i]:.2f}): {m.corpus.texts[i][:100]}")
+        click.echo(f"  outlier (score {m.outliers.scores[i]:.2f}): {m.corpus.texts[i][:100]}")
     if target is not None:
         click.echo(f"wrote {target}")
 

@@ -254,10 +254,10 @@ def _summary_html(m: CorpusMap) -> str:
         f"<tr><th>id</th><th>size</th><th>distinctive words</th></tr>{rows}</table>"
     )
     items = "".join(
-        f"<li>{_short(m.corpus.texts[i], 200)} <small>(LOF {m.outliers.scores[i]:.2f})</small></li>"
+        f"<li>{_short(m.corpus.texts[i], 200)} <small>(score {m.outliers.scores[i]:.2f})</small></li>"
         for i in m.outliers.indices[:50]
     )
-    parts.append(f"<h3>Outliers</h3><ol>{items}</ol>")
+    parts.append(f"<h3>Outliers</h3><p>{html.escape(m.outliers.note)}</p><ol>{items}</ol>")
     return "\n".join(parts)
 
 

@@ -113,7 +113,7 @@ def _summary(map_id: str, m: CorpusMap, color_by: str) -> dict[str, Any]:
         ],
         "clustering": m.clustering.note,
         "outliers": [
-            _point(m, int(i)) | {"lof": float(m.outliers.scores[i])}
+            _point(m, int(i)) | {"score": float(m.outliers.scores[i])}
             for i in m.outliers.indices[:100]
         ],
         "cached": m.cached,
