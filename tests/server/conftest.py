@@ -7,6 +7,7 @@ models on first use, and the session ``minilm`` fixture has them in the process 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -18,6 +19,22 @@ from embedlab.models import Encoder
 from embedlab.server.app import create_app
 
 T = TypeVar("T")
+
+
+def run_async(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine in a fresh event loop on its own thread.
+
+    Playwright's sync API keeps an event loop running on the main thread once the session
+    browser exists, and ``asyncio.run`` refuses to start inside a running loop.
+    """
+    with concurrent.futures.ThreadPoolExecutor(1) as ex:
+        return ex.submit(lambda: asyncio.run(make())).result()
+
+
+@pytest.fixture()
+def arun() -> Callable[..., Any]:
+    """``arun(lambda: coro)``: :func:`run_async` for tests that drive the pool directly."""
+    return run_async
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +55,7 @@ def call(app: FastAPI) -> Callable[[Callable[[httpx.AsyncClient], Awaitable[T]]]
             ) as c:
                 return await fn(c)
 
-        return asyncio.run(main())
+        return run_async(main)
 
     return run
 

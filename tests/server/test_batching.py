@@ -40,7 +40,7 @@ def test_32_concurrent_requests_are_batched(
     assert len(merged) < 32  # requests of one batch share its inference time
 
 
-def test_mixed_roles_and_errors_do_not_poison_a_batch(minilm: Encoder) -> None:
+def test_mixed_roles_and_errors_do_not_poison_a_batch(minilm: Encoder, arun: Any) -> None:
     pool = ModelPool("minilm")
 
     async def main() -> list[Any]:
@@ -52,17 +52,39 @@ def test_mixed_roles_and_errors_do_not_poison_a_batch(minilm: Encoder) -> None:
         ]
         return list(await asyncio.gather(*jobs, return_exceptions=True))
 
-    a, b, bad, c = asyncio.run(main())
+    a, b, bad, c = arun(main)
     assert isinstance(bad, Exception) and "empty" in str(bad)
     assert a.shape == (1, 384) and b.shape == (1, 384) and c.shape == (2, 384)
     np.testing.assert_allclose(c, minilm.embed(["two", "texts"]), atol=1e-5)
 
 
-def test_batching_off_encodes_each_request_alone(minilm: Encoder) -> None:
+def test_batching_off_encodes_each_request_alone(minilm: Encoder, arun: Any) -> None:
     pool = ModelPool("minilm", batching=False)
 
     async def main() -> None:
         await asyncio.gather(*[pool.embed(None, s) for s in SENTENCES[:6]])
 
-    asyncio.run(main())
+    arun(main)
     assert pool.stats.encoder_calls == 6 and pool.stats.max_requests_merged == 1
+
+
+def test_bad_requests_in_a_crowd_fail_alone(app: FastAPI, call: Callable[..., Any]) -> None:
+    bodies: list[Any] = []
+    for i in range(48):
+        kind = i % 4
+        if kind == 0:
+            bodies.append({"input": ""})
+        elif kind == 1:
+            bodies.append({"input": "x", "model": "nope"})
+        else:
+            bodies.append({"input": f"good request {i}"})
+
+    async def go(c: httpx.AsyncClient) -> list[httpx.Response]:
+        return list(await asyncio.gather(*[c.post("/v1/embeddings", json=b) for b in bodies]))
+
+    responses = call(go)
+    for i, r in enumerate(responses):
+        expected = {0: 400, 1: 404}.get(i % 4, 200)
+        assert r.status_code == expected, (i, r.text)
+        if expected != 200:
+            assert r.json()["error"]["message"]

@@ -26,7 +26,9 @@ def run(
     import uvicorn
 
     from embedlab.server.app import create_app
+    from embedlab.server.models import configure_threads
 
+    configure_threads()
     app = create_app(list(models) if models else None)
     uvicorn.run(
         app,

@@ -11,8 +11,10 @@ with one well-filled batch instead of many small ones that fight over the cores.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +25,7 @@ from embedlab.errors import BatchTooLargeError, TextTooLongError
 from embedlab.models import Encoder, load_model
 from embedlab.models.base import as_text_list, check_role
 
-__all__ = ["EmbedOutcome", "ModelPool", "PoolStats", "get_pool"]
+__all__ = ["EmbedOutcome", "ModelPool", "PoolStats", "configure_threads", "get_pool"]
 
 #: how long (seconds) an idle queue waits for more requests before it runs a batch.
 BATCH_WINDOW_S = 0.004
@@ -105,7 +107,8 @@ class ModelPool:
     :param batching: merge concurrent requests for one model (turn off to measure the gain).
     :param max_batch: the most texts one request may carry (the ``max_batch`` setting).
     :param window_s: how long an idle queue waits for more requests before running.
-    :param max_inflight: merged batches of one model that may run at once.
+    :param max_inflight: merged batches of one model that may run at once; also the
+        number of encoder threads (unbatched requests queue for them too).
     """
 
     def __init__(
@@ -124,6 +127,9 @@ class ModelPool:
         self.max_batch = int(max_batch or settings.get("max_batch"))
         self.window_s = window_s
         self.max_inflight = max(1, max_inflight)
+        # encoder calls run on their own few threads (batched or not), so a burst of
+        # requests never oversubscribes the cores with dozens of concurrent model calls
+        self._executor = ThreadPoolExecutor(self.max_inflight, thread_name_prefix="embedlab-encode")
         self.stats = PoolStats()
         self._encoders: dict[str, Encoder] = {}
         self._queues: dict[str, _Queue] = {}
@@ -204,7 +210,7 @@ class ModelPool:
         self.stats.requests += 1
         if not self.batching:
             start = time.perf_counter()
-            vecs = await asyncio.to_thread(enc.embed, items, role)
+            vecs = await self._run(enc.embed, items, role)
             took = time.perf_counter() - start
             self._count_call(len(items), 1)
             return EmbedOutcome(vecs, enc, load_s, took, 0.0, len(items), tokens)
@@ -220,6 +226,9 @@ class ModelPool:
         vecs, took, batch_texts = await fut
         queued = max(0.0, time.perf_counter() - job.queued_at - took)
         return EmbedOutcome(vecs, enc, load_s, took, queued, batch_texts, tokens)
+
+    async def _run(self, fn: Callable[..., np.ndarray], *args: Any) -> np.ndarray:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     def _count_call(self, texts: int, requests: int) -> None:
         self.stats.encoder_calls += 1
@@ -241,7 +250,9 @@ class ModelPool:
                     # busy, or too few texts to be worth a second batch: let more arrive
                     await asyncio.sleep(0.002)
                     continue
-                cap = max(1, min(MAX_MERGED_TEXTS, -(-pending // free)))
+                # split over the free slots only when each part is still a good batch
+                split = free if pending >= 2 * MIN_PARALLEL_TEXTS else 1
+                cap = max(1, min(MAX_MERGED_TEXTS, -(-pending // split)))
                 batch = _take_batch(queue.jobs, cap)
                 queue.inflight += 1
                 asyncio.get_running_loop().create_task(self._run_batch(enc, batch, queue))
@@ -252,7 +263,7 @@ class ModelPool:
         texts = [t for job in batch for t in job.texts]
         start = time.perf_counter()
         try:
-            vecs = await asyncio.to_thread(enc.embed, texts, batch[0].role)
+            vecs = await self._run(enc.embed, texts, batch[0].role)
         except Exception as exc:  # every caller of the batch gets the error
             for job in batch:
                 if not job.future.done():
@@ -308,6 +319,26 @@ def _check_limit(enc: Encoder, tokens: list[int] | None) -> None:
                 f"Text #{i} has {n} tokens; {enc.info.name} reads at most {limit}. "
                 "Shorten it or split it into chunks."
             )
+
+
+def configure_threads(max_inflight: int = MAX_INFLIGHT) -> int:
+    """Split the cores between the encoder threads (torch intra-op threads per call).
+
+    With two batches in flight on two cores, each call gets one thread: torch's default
+    (all cores per call) makes concurrent calls fight over the same cores, and on a busy
+    machine its spinning threads lose more than they gain. Process-wide, so only the
+    server process calls it (``embedlab.server.run``), never the library.
+
+    :return: the threads per call, or 0 when torch is not installed.
+    """
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a dependency
+        return 0
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    threads = max(1, (cores or 1) // max(1, max_inflight))
+    torch.set_num_threads(threads)
+    return threads
 
 
 def get_pool(request: Any) -> ModelPool:

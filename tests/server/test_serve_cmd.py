@@ -1,0 +1,41 @@
+"""``embedlab serve`` parses its options and hands them to ``embedlab.server.run``; ``run``
+builds the app and binds loopback by default. uvicorn itself is replaced here (the real
+server is exercised by the ``live_server`` tests)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from embedlab.cli.main import cli
+
+
+def test_serve_defaults_to_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    from embedlab.server import models
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(app=app, **kw))
+    monkeypatch.setattr(models, "configure_threads", lambda *a: seen.update(threads=True))
+    result = CliRunner().invoke(cli, ["serve", "--models", "minilm, glove-50d"])
+    assert result.exit_code == 0, result.output
+    assert seen["host"] == "127.0.0.1" and seen["port"] == 8765
+    pool = seen["app"].state.pool
+    assert pool.default == "minilm" and pool.preload == ["minilm", "glove-50d"]
+    assert "http://127.0.0.1:8765/" in result.output
+    assert seen["threads"]  # the server splits the cores between its encoder threads
+
+
+def test_run_is_callable_from_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    from embedlab.server import models, run
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(app=app, **kw))
+    monkeypatch.setattr(models, "configure_threads", lambda *a: seen.update(threads=True))
+    run("127.0.0.1", 9999, ["glove-50d"])
+    assert seen["port"] == 9999 and seen["app"].state.pool.default == "glove-50d"
