@@ -270,7 +270,8 @@ def run_grid(
     if k < 1:
         raise InputError(f"k must be at least 1, got {k}.")
     cutoffs = tuple(sorted({c for c in (ks or (1, 5, k)) if c <= k} | {k}))
-    encoders = [load_model(m) if isinstance(m, str) else m for m in models]
+    needs_models = any(m != "bm25" for m in modes)
+    encoders = [load_model(m) if isinstance(m, str) else m for m in models] if needs_models else []
     names = [e.info.name for e in encoders]
     if len(set(names)) != len(names):
         raise InputError(f"A model is named twice in {names}: name each once.")
@@ -287,7 +288,7 @@ def run_grid(
     doc_ids, texts = dataset.doc_ids, dataset.doc_texts()
     embedding: dict[str, dict[str, Any]] = {}
     states: dict[str, _ModelState] = {}
-    for enc in encoders if any(c.model for c in configs) else []:
+    for enc in encoders:
         say(f"embedding {len(texts)} documents with {enc.info.name}")
         docs = embed_cached(enc, texts, "document", cache=cache)
         qv = embed_cached(enc, qtexts, "query", cache=cache)
