@@ -74,3 +74,20 @@ def test_map_command_errors(tmp_path) -> None:
     assert r.exit_code == 1 and "--out must end in .html or .csv" in r.output
     r = CliRunner().invoke(cli, ["map", "no-such-index-or-file"])
     assert r.exit_code == 1 and "no-such-index-or-file" in r.output
+
+
+def test_map_command_on_an_index(minilm) -> None:
+    import json
+
+    from embedlab.data.demo_corpus import ensure_demo_index
+    from embedlab.stores import open_index
+
+    ensure_demo_index(minilm)
+    args = ["map", "demo", "--method", "pca", "--clusters", "3", "--json"]
+    r = CliRunner().invoke(cli, args)
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)  # progress goes to stderr
+    assert out["points"] == len(open_index("demo").texts()) and len(out["clusters"]) == 3
+    assert list((open_index("demo").folder / "maps").glob("*.npz"))  # cached with the index
+    again = json.loads(CliRunner().invoke(cli, args).stdout)
+    assert all(again["cached"].values())
