@@ -53,7 +53,10 @@ def test_cheap_first_stages_keep_exact_top1(news: Any, options: dict[str, object
     assert staged.ids[:, 0].tolist() == exact.ids[:, 0].tolist()
     assert recall_at_k(staged.ids, exact.ids) >= 0.95
     assert staged.first_stage is not None and staged.first_rank is not None
-    np.testing.assert_allclose(staged.scores, exact.scores, atol=1e-5)  # rescored with floats
+    np.testing.assert_allclose(staged.scores[:, 0], exact.scores[:, 0], atol=1e-5)
+    q = news.query_vectors / np.linalg.norm(news.query_vectors, axis=1, keepdims=True)
+    full = np.take_along_axis(q @ index.vectors.T, staged.ids, axis=1)
+    np.testing.assert_allclose(staged.scores, full, atol=1e-5)  # rescored with full floats
 
 
 def test_int8_first_stage_matches_dequantized_dot(news: Any) -> None:
@@ -65,7 +68,7 @@ def test_int8_first_stage_matches_dequantized_dot(news: Any) -> None:
     deq = from_int8(to_int8(index.vectors, cal), cal)
     q = news.query_vectors[:5] / np.linalg.norm(news.query_vectors[:5], axis=1, keepdims=True)
     expected = np.take_along_axis(q @ deq.T, hits.ids, axis=1)
-    np.testing.assert_allclose(hits.first_stage, expected, atol=5e-3)
+    np.testing.assert_allclose(hits.first_stage, expected, atol=1e-4)
 
 
 def test_bad_queries() -> None:
