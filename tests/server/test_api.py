@@ -143,3 +143,12 @@ def test_static_lab_and_plotly(req: Req) -> None:
     assert "javascript" in js.headers["content-type"]
     common = req("GET", "/static/common.js").text
     assert "const PAGES" in common and "function api(" in common
+
+
+def test_api_docs_work_offline(req: Req) -> None:
+    docs = req("GET", "/docs")
+    assert docs.status_code == 200
+    assert "jsdelivr" not in docs.text and "/docs-assets/swagger-ui-bundle.js" in docs.text
+    assert req("GET", "/docs-assets/swagger-ui-bundle.js").status_code == 200
+    paths = req("GET", "/openapi.json").json()["paths"]
+    assert {"/v1/embeddings", "/api/embed", "/lab/analogy"} <= set(paths)

@@ -96,6 +96,32 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
 
 
+def swagger_ui_path() -> Path | None:
+    """Swagger UI's files from the ``swagger-ui-bundle`` package, so ``/docs`` needs no CDN;
+    ``None`` when it is not installed (``/docs`` then loads Swagger UI from its CDN)."""
+    try:
+        import swagger_ui_bundle
+    except ImportError:
+        return None
+    return Path(swagger_ui_bundle.swagger_ui_path)
+
+
+def _install_offline_docs(app: FastAPI, folder: Path) -> None:
+    from fastapi.openapi.docs import get_swagger_ui_html
+
+    app.mount("/docs-assets", StaticFiles(directory=folder), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> Any:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="embedlab API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )
+
+
 class BodyLimit:
     """Pure ASGI middleware: a 413 in the usual JSON shape for bodies over ``limit`` bytes
     (judged by Content-Length, before anything is read)."""
@@ -134,7 +160,9 @@ def create_app(models: list[str] | None = None, *, batching: bool = True) -> Fas
         pool.start()  # loads in worker threads; the loop keeps serving meanwhile
         yield
 
+    swagger = swagger_ui_path()
     app = FastAPI(
+        docs_url=None if swagger else "/docs",
         title="embedlab",
         description="A local lab for text embeddings: the lab's JSON API, plus OpenAI- and "
         "Ollama-compatible embedding endpoints.",
@@ -147,6 +175,9 @@ def create_app(models: list[str] | None = None, *, batching: bool = True) -> Fas
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html")
+
+    if swagger:
+        _install_offline_docs(app, swagger)
 
     @app.get("/static/plotly.min.js", include_in_schema=False)
     async def plotly_js() -> FileResponse:
