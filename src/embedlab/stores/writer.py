@@ -33,7 +33,7 @@ from embedlab.search.ingest import ReadOptions, SkipFile, Skipped, read_file
 from embedlab.stores.embedded import SEGMENTS
 
 #: chunks embedded per encoder call.
-EMBED_BATCH = 256
+EMBED_BATCH = 128
 #: vectors per segment file before it is written mid-document.
 SEGMENT_ROWS = 8192
 #: commit (between documents) after this many new chunk rows or seconds.
