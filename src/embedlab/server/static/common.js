@@ -95,10 +95,10 @@ async function api(path, body) {
   return data;
 }
 
-function fmt(x, digits = 4) {
+function fmt(x, digits) {
   if (x === null || x === undefined) return "–";
   if (typeof x !== "number") return String(x);
-  if (Number.isInteger(x)) return x.toLocaleString();
+  if (digits === undefined) return Number.isInteger(x) ? x.toLocaleString() : x.toFixed(4);
   return x.toFixed(digits);
 }
 
