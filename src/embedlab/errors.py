@@ -137,6 +137,15 @@ class UnknownFieldError(InputError):
     """A field (to colour by, or holding the text) is not in the data; the message lists them."""
 
 
+# --- serving (appended by the web lab) -------------------------------------------------
+
+
+class ServerBusyError(EmbedlabError):
+    """The server has too many texts waiting for a model; the caller should retry later."""
+
+    http_status = 503
+
+
 __all__ = [
     "BatchTooLargeError",
     "DatasetError",
@@ -152,6 +161,7 @@ __all__ = [
     "ModelError",
     "ModelNotInstalledError",
     "RemoteModelError",
+    "ServerBusyError",
     "StoreError",
     "TextTooLongError",
     "TooFewPointsError",

@@ -88,3 +88,28 @@ def test_bad_requests_in_a_crowd_fail_alone(app: FastAPI, call: Callable[..., An
         assert r.status_code == expected, (i, r.text)
         if expected != 200:
             assert r.json()["error"]["message"]
+
+
+def test_a_full_queue_answers_503_and_the_server_keeps_serving(minilm: Encoder, arun: Any) -> None:
+    from embedlab.server.app import create_app
+
+    app = create_app()
+    pool: ModelPool = app.state.pool
+    pool.max_queued, pool.window_s = 4, 0.2  # a small queue that fills before it drains
+
+    async def go() -> tuple[list[httpx.Response], httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://lab", timeout=120) as c:
+            await c.post("/v1/embeddings", json={"input": "load the model first"})
+            burst = await asyncio.gather(
+                *[c.post("/v1/embeddings", json={"input": f"text {i}"}) for i in range(10)]
+            )
+            after = await c.post("/v1/embeddings", json={"input": "and later it serves again"})
+            return list(burst), after
+
+    burst, after = arun(go)
+    codes = sorted(r.status_code for r in burst)
+    assert codes == [200] * 4 + [503] * 6, codes
+    busy = next(r for r in burst if r.status_code == 503).json()["error"]
+    assert busy["type"] == "ServerBusyError" and "Try again" in busy["message"]
+    assert after.status_code == 200 and pool.stats.rejected == 6

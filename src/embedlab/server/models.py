@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from embedlab import settings
-from embedlab.errors import BatchTooLargeError, TextTooLongError
+from embedlab.errors import BatchTooLargeError, ServerBusyError, TextTooLongError
 from embedlab.models import Encoder, load_model
 from embedlab.models.base import as_text_list, check_role
 
@@ -35,6 +35,8 @@ MAX_MERGED_TEXTS = 512
 MAX_INFLIGHT = 2
 #: a second batch starts beside a running one only with at least this many texts waiting.
 MIN_PARALLEL_TEXTS = 8
+#: texts that may wait for one model before new requests get a 503 (a bounded queue).
+MAX_QUEUED_TEXTS = 4096
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ class PoolStats:
     encoder_calls: int = 0
     texts: int = 0
     max_requests_merged: int = 0
+    rejected: int = 0
 
 
 @dataclass
@@ -109,6 +112,7 @@ class ModelPool:
     :param window_s: how long an idle queue waits for more requests before running.
     :param max_inflight: merged batches of one model that may run at once; also the
         number of encoder threads (unbatched requests queue for them too).
+    :param max_queued: texts that may wait for one model; beyond, requests get a 503.
     """
 
     def __init__(
@@ -120,6 +124,7 @@ class ModelPool:
         max_batch: int | None = None,
         window_s: float = BATCH_WINDOW_S,
         max_inflight: int = MAX_INFLIGHT,
+        max_queued: int = MAX_QUEUED_TEXTS,
     ) -> None:
         self.default = default or settings.get("model")
         self.preload = list(dict.fromkeys([self.default, *preload]))
@@ -127,6 +132,7 @@ class ModelPool:
         self.max_batch = int(max_batch or settings.get("max_batch"))
         self.window_s = window_s
         self.max_inflight = max(1, max_inflight)
+        self.max_queued = max_queued
         # encoder calls run on their own few threads (batched or not), so a burst of
         # requests never oversubscribes the cores with dozens of concurrent model calls
         self._executor = ThreadPoolExecutor(self.max_inflight, thread_name_prefix="embedlab-encode")
@@ -219,6 +225,13 @@ class ModelPool:
         )
         job = _Job(items, role, fut)
         queue = self._queues.setdefault(enc.info.name, _Queue())
+        waiting = sum(len(j.texts) for j in queue.jobs)
+        if waiting + len(items) > self.max_queued:
+            self.stats.rejected += 1
+            raise ServerBusyError(
+                f"{waiting} texts are already waiting for {enc.info.name} (the queue holds "
+                f"{self.max_queued}). Try again in a moment, or send fewer requests at once."
+            )
         queue.jobs.append(job)
         if not queue.draining:
             queue.draining = True
