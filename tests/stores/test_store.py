@@ -156,3 +156,16 @@ def test_cli_index_commands(minilm: Encoder, tmp_path: Path) -> None:
     assert res.exit_code == 2 and "at least one file or folder" in res.output
     res = runner.invoke(cli, ["index", "drop", "clidx"])
     assert res.exit_code == 0 and "clidx" not in list_indexes()
+
+
+def test_demo_index_built_once_under_concurrent_calls(
+    minilm: Encoder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Web routes call ensure_demo_index from threads: one builds, the others wait and open."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setenv("EMBEDLAB_HOME", str(tmp_path / "home"))
+    with ThreadPoolExecutor(3) as pool:
+        indexes = list(pool.map(lambda _: ensure_demo_index(minilm), range(3)))
+    assert {len(ix) for ix in indexes} == {len(demo_documents())}
+    assert len({ix.generation for ix in indexes}) == 1

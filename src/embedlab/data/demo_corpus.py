@@ -46,13 +46,21 @@ def demo_documents() -> list[dict[str, Any]]:
 
 
 def ensure_demo_index(encoder: Encoder | str = "minilm") -> Index:
-    """The index ``demo`` over the demo corpus, created on first use with ``encoder``."""
+    """The index ``demo`` over the demo corpus, created on first use with ``encoder``.
+
+    Safe to call from several threads or processes at once: the first builds the index,
+    the others wait for its write lock and then open it.
+    """
+    from embedlab.errors import IndexExistsError
     from embedlab.stores import create_index, open_index
     from embedlab.stores.embedded import exists
 
     if exists(DEMO_INDEX):
         return open_index(DEMO_INDEX)
-    return create_index(DEMO_INDEX, [demo_path()], encoder)
+    try:
+        return create_index(DEMO_INDEX, [demo_path()], encoder, wait=600)
+    except IndexExistsError:
+        return open_index(DEMO_INDEX)
 
 
 __all__ = [
