@@ -39,3 +39,12 @@ def test_run_is_callable_from_python(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(models, "configure_threads", lambda *a: seen.update(threads=True))
     run("127.0.0.1", 9999, ["glove-50d"])
     assert seen["port"] == 9999 and seen["app"].state.pool.default == "glove-50d"
+
+
+def test_serve_refuses_an_unknown_model_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: pytest.fail("must not start"))
+    result = CliRunner().invoke(cli, ["serve", "--models", "minilm,no-such-model"])
+    assert result.exit_code == 1
+    assert "Unknown model 'no-such-model'" in result.output and "glove-50d" in result.output

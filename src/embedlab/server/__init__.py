@@ -28,8 +28,8 @@ def run(
     from embedlab.server.app import create_app
     from embedlab.server.models import configure_threads
 
+    app = create_app(list(models) if models else None)  # refuses unknown models first
     configure_threads()
-    app = create_app(list(models) if models else None)
     uvicorn.run(
         app,
         host=host or settings.get("host"),

@@ -21,9 +21,16 @@ from typing import Any
 import numpy as np
 
 from embedlab import settings
-from embedlab.errors import BatchTooLargeError, ServerBusyError, TextTooLongError
+from embedlab.errors import (
+    BatchTooLargeError,
+    ModelNotInstalledError,
+    ServerBusyError,
+    TextTooLongError,
+    UnknownModelError,
+)
 from embedlab.models import Encoder, load_model
 from embedlab.models.base import as_text_list, check_role
+from embedlab.models.registry import PREFIXES, find_spec, is_installed, known_names
 
 __all__ = ["EmbedOutcome", "ModelPool", "PoolStats", "configure_threads", "get_pool"]
 
@@ -128,6 +135,8 @@ class ModelPool:
     ) -> None:
         self.default = default or settings.get("model")
         self.preload = list(dict.fromkeys([self.default, *preload]))
+        for name in self.preload:  # fail at start, not on the first request
+            check_model_name(name)
         self.batching = batching
         self.max_batch = int(max_batch or settings.get("max_batch"))
         self.window_s = window_s
@@ -320,6 +329,27 @@ def _take_batch(jobs: list[_Job], cap: int = MAX_MERGED_TEXTS) -> list[_Job]:
             rest.append(job)
     jobs[:] = rest
     return batch
+
+
+def check_model_name(name: str) -> None:
+    """Raise now if ``name`` can never load: unknown, or its package is missing.
+
+    Backend-prefixed names (``st:``, ``ollama:``, ``openai:``) are checked when they load.
+    :raises UnknownModelError: the message lists the known models.
+    :raises ModelNotInstalledError: the message says what to install.
+    """
+    prefix, sep, _ = name.partition(":")
+    if sep and prefix.lower() in PREFIXES:
+        return
+    spec = find_spec(name)
+    if spec is None:
+        raise UnknownModelError(
+            f"Unknown model {name!r}. Known models: {', '.join(known_names())}."
+        )
+    if not is_installed(spec):
+        raise ModelNotInstalledError(
+            f"Model {spec.name!r} is not installed. Install it with: {spec.install}"
+        )
 
 
 def _check_limit(enc: Encoder, tokens: list[int] | None) -> None:
