@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +74,9 @@ def _client() -> Any:
 
 
 def test_web_search_route(cli_index: str, news: Any) -> None:
-    asyncio.run(_web_checks(cli_index, news))
+    # A thread of its own: Playwright's sync API may hold an event loop in this one.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, _web_checks(cli_index, news)).result()
 
 
 async def _web_checks(cli_index: str, news: Any) -> None:

@@ -39,9 +39,10 @@ from embedlab.errors import DimensionMismatchError, InputError
 from embedlab.vectors import Int8Calibration, normalize, to_binary, to_int8
 
 #: collections with at least this many vectors use the FAISS ANN index by default. Measured
-#: by ``benchmarks/search.py`` (see docs/benchmarks.md): exact search at 384 dims takes
-#: about 2-4 ms per query at 20,000 vectors, fast enough that an approximate answer buys
-#: nothing; from 50,000 on exact goes past ~8 ms while IVF answers in well under 1 ms.
+#: by ``benchmarks/search.py`` (docs/benchmarks.md, one thread, 384 dims): exact search
+#: takes 0.24 ms at 10,000 vectors and 1.0 ms at 20,000 (the matrix still fits in cache),
+#: fast enough that an approximate answer and a build step buy nothing; at 50,000 it takes
+#: ~11 ms and at 100,000 ~21 ms (wall time) while IVF answers in well under 1 ms.
 ANN_THRESHOLD = 50_000
 #: recall@10 against exact search that ``nprobe`` is tuned to reach.
 ANN_TARGET_RECALL = 0.96
@@ -273,10 +274,11 @@ FIRST_STAGES: dict[str | None, Callable[..., tuple[np.ndarray, np.ndarray]]] = {
 def default_candidates(k: int, quantize: str | None, dims: int | None, full: int) -> int:
     """How many first-stage rows to rescore: more for coarser first stages.
 
-    Chosen with ``benchmarks/search.py`` so that recall@10 against exact float search is at
-    least 0.95 (int8, binary) and 0.99 (Matryoshka at a third of the dims).
+    At least 100; else 4 k for int8 (sentence-transformers' default rescore multiplier),
+    10 k for binary, and 4 k x (full dims / dims) for a Matryoshka cut. ``benchmarks/search.py``
+    and ``tests/search`` check recall@10 against exact float search with these.
     """
-    base = {None: 4.0, "int8": 10.0, "binary": 20.0}[quantize]
+    base = {None: 4.0, "int8": 4.0, "binary": 10.0}[quantize]
     if dims is not None and dims < full:
         base *= full / dims
     return max(int(base * k), 100)
