@@ -133,6 +133,27 @@ def run_one(batching: bool, args: argparse.Namespace) -> Result:
         proc.wait(timeout=30)
 
 
+def model_ceiling(model: str, n: int = 32) -> tuple[float, float]:
+    """Sentences/s of the model alone, one torch thread: one by one, and in one batch of n.
+
+    The most batching can win in the server is about the ratio of the two.
+    """
+    from embedlab.models import load_model
+    from embedlab.server.models import configure_threads
+
+    configure_threads()
+    enc = load_model(model)
+    texts = [f"Client {i} asks question number {i} about embeddings and vectors." for i in range(n)]
+    enc.embed(texts[:4])
+    start = time.perf_counter()
+    for t in texts:
+        enc.embed([t])
+    single = n / (time.perf_counter() - start)
+    start = time.perf_counter()
+    enc.embed(texts)
+    return single, n / (time.perf_counter() - start)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--clients", type=int, default=32)
@@ -158,6 +179,9 @@ def main() -> None:
             f"{r.label:<24}{r.rps:>9.1f}{r.pct(50):>10.1f}{r.pct(99):>10.1f}{r.errors:>8}{r.encoder_calls:>9}"
         )
     off, on = results
+    single, batch = model_ceiling(args.model)
+    print(f"model alone, one torch thread: {single:.1f} sentences/s one by one, {batch:.1f}/s "
+          f"in one batch of 32 (x{batch / single:.2f}: the most batching can win)")  # fmt: skip
     print(f"batched / unbatched: throughput x{on.rps / off.rps:.2f}, "
           f"p50 x{on.pct(50) / off.pct(50):.2f}, p99 x{on.pct(99) / off.pct(99):.2f} "
           f"(target: throughput >= 3x at a lower p99); "
