@@ -79,3 +79,18 @@ def test_bad_queries() -> None:
         index.search(np.ones(8, dtype=np.float32), dims=9)
     with pytest.raises(InputError):
         index.search(np.ones(8, dtype=np.float32), quantize="int4")
+
+
+def test_ann_saved_and_reopened(tmp_path: Any) -> None:
+    rng = np.random.default_rng(2)
+    centres = rng.standard_normal((20, 32))
+    x = (centres[rng.integers(0, 20, 3000)] + 0.5 * rng.standard_normal((3000, 32))).astype(
+        np.float32
+    )
+    first = DenseIndex(x, ann_threshold=1000)
+    first.save_ann(tmp_path / "ann" / "gen-1.faiss")
+    again = DenseIndex(x, ann_threshold=1000)
+    assert again.load_ann(tmp_path / "ann" / "gen-1.faiss")
+    assert again.ann_index().nprobe == first.ann_index().nprobe
+    assert again.search(x[:20], 5).ids.tolist() == first.search(x[:20], 5).ids.tolist()
+    assert not DenseIndex(x[:2000]).load_ann(tmp_path / "ann" / "gen-1.faiss")  # wrong size
