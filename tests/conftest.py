@@ -7,8 +7,9 @@ files or the cache ``make data`` fills.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
@@ -17,6 +18,8 @@ from embedlab.models import Encoder, load_model
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+T = TypeVar("T")
 
 #: screenshots and other artefacts tests leave for people to look at.
 TEST_OUTPUT = Path(__file__).resolve().parent.parent / "test-output"
@@ -103,3 +106,17 @@ def page(browser: object, live_server: str) -> Iterator[object]:
     pg = context.new_page()
     yield pg
     context.close()
+
+
+def run_async(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run ``make()`` in a fresh event loop on its own thread and return its result.
+
+    Playwright's sync API keeps an event loop running on the main thread once the session
+    browser exists, and ``asyncio.run`` refuses to start inside a running loop, so every
+    in-process (httpx ASGI transport) web test goes through here.
+    """
+    import asyncio
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(1) as ex:
+        return ex.submit(lambda: asyncio.run(make())).result()
