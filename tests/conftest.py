@@ -64,6 +64,7 @@ def live_server() -> Iterator[str]:
     import time
 
     import uvicorn
+
     from embedlab.server.app import create_app
 
     with socket.socket() as s:
