@@ -6,8 +6,6 @@ models on first use, and the session ``minilm`` fixture has them in the process 
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -17,18 +15,9 @@ from fastapi import FastAPI
 
 from embedlab.models import Encoder
 from embedlab.server.app import create_app
+from tests.conftest import run_async
 
 T = TypeVar("T")
-
-
-def run_async(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Run a coroutine in a fresh event loop on its own thread.
-
-    Playwright's sync API keeps an event loop running on the main thread once the session
-    browser exists, and ``asyncio.run`` refuses to start inside a running loop.
-    """
-    with concurrent.futures.ThreadPoolExecutor(1) as ex:
-        return ex.submit(lambda: asyncio.run(make())).result()
 
 
 @pytest.fixture()
