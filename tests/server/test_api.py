@@ -152,3 +152,16 @@ def test_api_docs_work_offline(req: Req) -> None:
     assert req("GET", "/docs-assets/swagger-ui-bundle.js").status_code == 200
     paths = req("GET", "/openapi.json").json()["paths"]
     assert {"/v1/embeddings", "/api/embed", "/lab/analogy"} <= set(paths)
+
+
+def test_ollama_reads_json_whatever_the_content_type(req: Req) -> None:
+    # curl -d '{...}' sends application/x-www-form-urlencoded; Ollama reads JSON anyway
+    body = b'{"model": "minilm", "input": "Why is the sky blue?", "dimensions": 3}'
+    r = req(
+        "POST",
+        "/api/embed",
+        content=body,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert r.status_code == 200, r.text
+    assert len(r.json()["embeddings"][0]) == 3

@@ -144,6 +144,25 @@ class BodyLimit:
         await self.app(scope, receive, send)
 
 
+class JsonBody:
+    """Pure ASGI middleware: POST bodies to the compatible APIs (``/api/``, ``/v1/``) are read
+    as JSON whatever their Content-Type, as Ollama does (``curl -d '{...}'`` sends a form
+    type)."""
+
+    PREFIXES = (b"/api/", b"/v1/")
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope.get("method") == "POST":
+            path = scope.get("raw_path") or scope.get("path", "").encode()
+            if path.startswith(self.PREFIXES):
+                headers = [(k, v) for k, v in scope.get("headers") or [] if k != b"content-type"]
+                scope = dict(scope, headers=[*headers, (b"content-type", b"application/json")])
+        await self.app(scope, receive, send)
+
+
 def create_app(models: list[str] | None = None, *, batching: bool = True) -> FastAPI:
     """Build the web lab.
 
@@ -170,6 +189,7 @@ def create_app(models: list[str] | None = None, *, batching: bool = True) -> Fas
     )
     app.state.pool = pool
     _install_error_handlers(app)
+    app.add_middleware(JsonBody)
     app.add_middleware(BodyLimit)
 
     @app.get("/", include_in_schema=False)
