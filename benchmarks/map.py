@@ -39,6 +39,19 @@ def clustered(n: int, dims: int = 384, topics: int = 50, seed: int = 0) -> np.nd
     return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
 
 
+def fake_texts(n: int, words: int = 20, seed: int = 0) -> list[str]:
+    """``n`` texts of ``words`` dictionary words (hover text and c-TF-IDF labels of real size)."""
+    from pathlib import Path
+
+    dictionary = Path("/usr/share/dict/american-english")
+    vocab = (
+        dictionary.read_text().split() if dictionary.exists() else [f"w{i}" for i in range(5000)]
+    )
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(vocab), size=(n, words))
+    return [" ".join(vocab[j] for j in row) for row in picks]
+
+
 def timed(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[float, Any]:
     """Seconds ``fn(*args, **kwargs)`` took, and its result."""
     start = time.perf_counter()
@@ -72,12 +85,56 @@ def direct(x: np.ndarray, method: str, pre: bool) -> np.ndarray:
     return umap.UMAP(n_neighbors=15, min_dist=0.1, metric="cosine", random_state=0).fit_transform(x)
 
 
+def figure_timing(m: Any) -> str:
+    """Build the map's WebGL figure, serialise it, and draw it in Chromium; time each step."""
+    import json
+    from pathlib import Path
+
+    from embedlab.figures.maps import map_figure
+
+    t_fig, fig = timed(map_figure, m, "cluster")
+    t_json, payload = timed(fig.to_json)
+    mb = len(payload) / 1e6
+    out = f"figure {t_fig:.1f} s, to_json {t_json:.1f} s, {mb:.1f} MB"
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        return out
+    import plotly
+    from playwright.sync_api import sync_playwright
+
+    plotly_js = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, "fig.json").write_text(payload)
+        Path(tmp, "page.html").write_text(
+            f"<html><body><div id=m style='width:1200px;height:800px'></div>"
+            f"<script src='file://{plotly_js}'></script></body></html>"
+        )
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(chromium), args=["--no-sandbox"])
+            page = browser.new_page(viewport={"width": 1300, "height": 900})
+            page.goto(f"file://{tmp}/page.html")
+            fig_json = json.loads(payload)
+            ms = page.evaluate(
+                """async (f) => { const t = performance.now();
+                await Plotly.newPlot('m', f.data, f.layout); return performance.now() - t; }""",
+                fig_json,
+            )
+            hover_ms = page.evaluate(
+                """() => { const gd = document.getElementById('m'); const t = performance.now();
+                for (let i = 0; i < 20; i++) Plotly.Fx.hover(gd, {xpx: 300 + 20 * i, ypx: 300});
+                return (performance.now() - t) / 20; }"""
+            )
+            browser.close()
+    return out + f", Chromium newPlot {ms / 1000:.1f} s, hover {hover_ms:.0f} ms"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[20_000, 100_000])
     parser.add_argument("--methods", nargs="+", default=["pca", "umap", "tsne"])
     parser.add_argument("--no-naive", action="store_true", help="skip the raw-384-dims baseline")
     parser.add_argument("--no-build", action="store_true", help="skip the build_map cache timing")
+    parser.add_argument("--figure", action="store_true", help="time the figure at each size")
     args = parser.parse_args()
 
     import os
@@ -91,8 +148,10 @@ def main() -> None:
     data = clustered(max(args.sizes))
     for method in args.methods:  # imports, numba compilation: outside the timings
         if method != "tsne":
-            project(data[:300], method)
-            direct(data[:300], method, False)
+            # umap switches to NN-descent (compiled on first use) from 4,096 points
+            warm = data[: min(len(data), 5000)]
+            project(warm, method)
+            direct(warm, method, True)
     rows: list[tuple[str, ...]] = []
     print(f"{'n':>7}  {'method':6} {'project s':>10} {'direct s':>9} {'ratio':>6} {'naive s':>8}")
     for n in args.sizes:
@@ -119,7 +178,7 @@ def main() -> None:
             rows.append((f"{n:,}", method, f"{t_proj:.1f}", f"{t_dir:.1f}", f"{ratio:.2f}", naive))
         if args.no_build:
             continue
-        corpus = corpus_from_texts([f"text {i}" for i in range(n)])
+        corpus = corpus_from_texts(fake_texts(n))
         t_first, first = timed(build_map, corpus, vectors=x, method="pca", clusters=20)
         t_second, second = timed(build_map, corpus, vectors=x, method="pca", clusters=20)
         assert all(second.cached.values()) and not any(first.cached.values())
@@ -129,6 +188,8 @@ def main() -> None:
             f"second (cached) {t_second:.2f} s: {t_first / t_second:.0f}x faster",
             flush=True,
         )
+        if args.figure:
+            print(f"{n:>7}  {figure_timing(second)}", flush=True)
         rows.append(
             (
                 f"{n:,}",
