@@ -165,3 +165,14 @@ def test_ollama_reads_json_whatever_the_content_type(req: Req) -> None:
     )
     assert r.status_code == 200, r.text
     assert len(r.json()["embeddings"][0]) == 3
+
+
+def test_requests_cannot_open_arbitrary_folders_or_remote_servers(req: Req) -> None:
+    """A web request may not make the server read any folder or call any remote server."""
+    for name in ("st:/etc", "openai:text-embedding-3-small", "ollama:nomic-embed-text"):
+        body = _error(
+            req("POST", "/v1/embeddings", json={"input": "x", "model": name}),
+            404,
+            "UnknownModelError",
+        )
+        assert "embedlab serve --models" in body["message"], body

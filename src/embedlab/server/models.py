@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -180,6 +181,7 @@ class ModelPool:
         name = name or self.default
         if name in self._encoders:
             return self._encoders[name], 0.0
+        check_request_allowed(name, self.preload)
         start = time.perf_counter()
         enc = await self._load_future(name)
         self._encoders[name] = enc
@@ -350,6 +352,34 @@ def check_model_name(name: str) -> None:
         raise ModelNotInstalledError(
             f"Model {spec.name!r} is not installed. Install it with: {spec.install}"
         )
+
+
+#: backends a request may name by path, as long as the path lies inside embedlab's home
+#: (where trained models are saved); remote backends only when the operator preloads them.
+_LOCAL_PREFIXES = ("st", "words")
+
+
+def check_request_allowed(name: str, preload: Sequence[str]) -> None:
+    """Refuse backend-prefixed names a web request must not open on its own.
+
+    A request may name any catalogue model, a model the server was started with
+    (``embedlab serve --models``), or a local model folder inside embedlab's home (trained
+    models). It may not make the server read arbitrary folders or call remote servers.
+
+    :raises UnknownModelError: the message says how to serve such a model.
+    """
+    prefix, sep, arg = name.partition(":")
+    if not sep or prefix.lower() not in PREFIXES or name in preload:
+        return
+    if prefix.lower() in _LOCAL_PREFIXES:
+        home = settings.home().resolve()
+        if Path(arg).expanduser().resolve().is_relative_to(home):
+            return
+    raise UnknownModelError(
+        f"This server does not open {name!r} on request: only catalogue models, models "
+        f"inside {settings.home()}, and models it was started with are served. Start it "
+        f"with 'embedlab serve --models {settings.get('model')},{name}' to serve this one."
+    )
 
 
 def _check_limit(enc: Encoder, tokens: list[int] | None) -> None:
