@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -27,7 +28,9 @@ def _run(fn: Any) -> Any:
         async with httpx.AsyncClient(transport=transport, base_url="http://lab", timeout=300) as c:
             return await fn(c)
 
-    return asyncio.run(main())
+    # in a thread: Playwright's sync API keeps an event loop running in the main thread
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, main()).result()
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +80,12 @@ def test_grid_cost_and_builder_api(news_collection, demo_index) -> None:
         hits = (
             await c.post(
                 "/lab/evaluate/search",
-                json={"index": demo_index, "query": "how do vaccines work", "k": 5, "mode": "dense"},
+                json={
+                    "index": demo_index,
+                    "query": "how do vaccines work",
+                    "k": 5,
+                    "mode": "dense",
+                },
             )
         ).json()["hits"]
         assert len(hits) == 5
