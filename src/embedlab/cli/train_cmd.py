@@ -284,6 +284,46 @@ def reranker_cmd(base: str, pairs_file: str | None, from_index: str | None, news
     click.echo(f"Saved to {r.out} (load_reranker('{r.out}')).")
 
 
+@train.command("mine")
+@click.option(
+    "--pairs", "pairs_file", type=click.Path(exists=True), help="JSONL of anchor/positive."
+)
+@click.option("--from-index", help="Use title -> body pairs of this index.")
+@click.option("--news", type=int, help="Use N title -> article pairs of the news set.")
+@click.option("--method", type=click.Choice(METHODS[1:]), default="bm25", show_default=True)
+@click.option(
+    "--base",
+    default="minilm",
+    show_default=True,
+    help="Bi-encoder for dense / cross-encoder mining.",
+)
+@click.option("--cross-encoder", help="Reranker folder for --method cross-encoder.")
+@click.option("--margin", default=0.0, show_default=True)
+@click.option("--rank-range", default="2:30", show_default=True)
+@click.option("--limit", default=20, show_default=True, help="Rows to print.")
+@json_option
+def mine_cmd(pairs_file: str | None, from_index: str | None, news: int | None, method: str, base: str,
+             cross_encoder: str | None, margin: float, rank_range: str, limit: int, as_json: bool) -> None:  # fmt: skip
+    """Show the hard negatives a fine-tune would use, with scores; flags likely false negatives."""
+    from embedlab.train.embedder import load_bi_encoder
+    from embedlab.train.mining import mine_hard_negatives
+
+    model = None if method == "bm25" else load_bi_encoder(base)[0]
+    mined = mine_hard_negatives(_pairs(pairs_file, from_index, news), method, model=model,
+                                reranker=cross_encoder, margin=margin, rank_range=_range(rank_range))  # fmt: skip
+    if as_json:
+        echo_json(to_jsonable(mined))
+        return
+    rows = [[m.anchor[:40], m.negative[:50], m.rank, m.positive_score, m.negative_score,
+             "FALSE NEGATIVE?" if m.likely_false_negative else ""] for m in mined[:limit]]  # fmt: skip
+    click.echo(
+        table(rows, ["query", "negative", "rank", "positive score", "negative score", "flag"])
+    )
+    flagged = sum(m.likely_false_negative for m in mined)
+    click.echo(f"{len(mined)} candidates, {flagged} flagged as likely false negatives (score within "
+               f"{margin} of the positive or above it: never trained on).")  # fmt: skip
+
+
 @train.command("infonce")
 @click.argument("anchor")
 @click.argument("positive")
