@@ -63,3 +63,18 @@ def test_separability_of_two_sources(topic_corpus) -> None:
     assert mixed.accuracy < 0.7 and mixed.baseline == pytest.approx(0.5, abs=0.01)
     with pytest.raises(InputError, match="two sources"):
         separability(v, ["a"] * len(v))
+
+
+def test_faiss_path_equals_the_numpy_path(monkeypatch) -> None:
+    from embedlab.maps import trust
+
+    x = np.random.default_rng(4).normal(size=(300, 24)).astype(np.float32)
+    exclude = np.arange(300)
+    ref_i, ref_s = nearest(x, x, k=6, exclude=exclude)
+    monkeypatch.setattr(trust, "FAISS_ABOVE", 0)
+    got_i, got_s = nearest(x, x, k=6, exclude=exclude)
+    np.testing.assert_array_equal(got_i, ref_i)
+    np.testing.assert_allclose(got_s, ref_s, atol=1e-5)
+    assert (got_i != exclude[:, None]).all()
+    q_i, _ = nearest(x, x[:5], k=3)
+    assert (q_i[:, 0] == np.arange(5)).all()  # without exclusion a point finds itself

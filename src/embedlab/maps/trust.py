@@ -18,6 +18,8 @@ from embedlab.errors import InputError, TooFewPointsError
 
 #: trustworthiness needs all pairwise distances: above this many points it uses a sample.
 TRUST_SAMPLE = 4000
+#: exact neighbour searches of at least this many query x base pairs use faiss.
+FAISS_ABOVE = 20_000_000
 #: per-point neighbour preservation is exact up to this many points, then sampled.
 PER_POINT_MAX = 20_000
 
@@ -39,6 +41,10 @@ def nearest(
     base = _unit(vectors)
     q = _unit(np.atleast_2d(queries))
     k = min(k, base.shape[0] - (1 if exclude is not None else 0))
+    if q.shape[0] * base.shape[0] >= FAISS_ABOVE:
+        found = _nearest_faiss(base, q, k, exclude)
+        if found is not None:
+            return found
     out_i = np.empty((q.shape[0], k), dtype=np.int64)
     out_s = np.empty((q.shape[0], k), dtype=np.float32)
     for start in range(0, q.shape[0], 1024):
@@ -52,6 +58,30 @@ def nearest(
         out_i[start : start + 1024] = np.take_along_axis(part, order, axis=1)
         out_s[start : start + 1024] = np.take_along_axis(part_s, order, axis=1)
     return out_i, out_s
+
+
+def _nearest_faiss(
+    base: np.ndarray, q: np.ndarray, k: int, exclude: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Exact inner-product search with faiss (BLAS + heaps, much faster than argpartition on
+    large inputs); ``None`` when faiss is not installed."""
+    try:
+        import faiss
+    except ImportError:  # pragma: no cover - faiss-cpu is a dependency
+        return None
+    index = faiss.IndexFlatIP(base.shape[1])
+    index.add(np.ascontiguousarray(base, dtype=np.float32))
+    extra = 1 if exclude is not None else 0
+    sims, idx = index.search(np.ascontiguousarray(q, dtype=np.float32), k + extra)
+    if exclude is None:
+        return idx.astype(np.int64), sims.astype(np.float32)
+    keep = idx != exclude[:, None]
+    # drop the excluded row where it was found, else the last (k + 1-th) neighbour
+    keep[keep.all(axis=1), -1] = False
+    return (
+        idx[keep].reshape(len(q), k).astype(np.int64),
+        sims[keep].reshape(len(q), k).astype(np.float32),
+    )
 
 
 def _knn_sets(x: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:
