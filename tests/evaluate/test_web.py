@@ -107,7 +107,7 @@ def test_grid_cost_and_builder_api(news_collection, demo_index) -> None:
 
 
 @pytest.mark.browser
-def test_measure_page(page, live_server, news_collection, test_output) -> None:
+def test_measure_page(page, live_server, news_collection, demo_index, test_output) -> None:
     page.goto(f"{live_server}/static/measure.html")
     page.wait_for_selector(f"#dataset option[value='{NEWS}']", state="attached", timeout=TIMEOUT)
     page.select_option("#dataset", NEWS)
@@ -126,3 +126,16 @@ def test_measure_page(page, live_server, news_collection, test_output) -> None:
     assert page.locator("#compare-table tbody tr").count() > 0
     assert page.locator("#error").is_hidden()
     page.screenshot(path=str(test_output / "evaluate-measure.png"), full_page=True)
+    # the query-set builder: search the demo index, mark the first hit, save
+    page.select_option("#b-index", demo_index)
+    page.fill("#b-query", "how do vaccines work")
+    page.click("#b-search")
+    page.wait_for_selector("#b-hits li", timeout=TIMEOUT)
+    page.locator("#b-hits select").first.select_option("2")
+    page.fill("#b-name", "browser-set")
+    page.click("#b-save")
+    page.wait_for_function(
+        "document.getElementById('builder-status').textContent.includes('Saved')", timeout=TIMEOUT
+    )
+    assert "1 queries, 1 judgments" in page.inner_text("#builder-status")
+    assert page.locator("#dataset").input_value() == "browser-set"
