@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +9,7 @@ import httpx
 import pytest
 
 from embedlab.server.app import create_app
+from tests.conftest import run_async
 
 TIMEOUT = 120_000
 
@@ -20,7 +20,7 @@ def _run(app: Any, fn: Any) -> Any:
         async with httpx.AsyncClient(transport=transport, base_url="http://lab", timeout=300) as c:
             return await fn(c)
 
-    return asyncio.run(main())
+    return run_async(main)
 
 
 def test_map_api_on_the_demo_index(minilm) -> None:
