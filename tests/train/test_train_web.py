@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
+from typing import Any
+
 import httpx
-import pytest
 
 from embedlab.server.app import create_app
+from tests.conftest import run_async
 
 
-@pytest.fixture(scope="module")
-def client() -> httpx.Client:
-    transport = httpx.ASGITransport(app=create_app())
-    return httpx.AsyncClient(transport=transport, base_url="http://lab")  # type: ignore[return-value]
+def _lab(flow: Callable[[httpx.AsyncClient], Coroutine[Any, Any, None]]) -> None:
+    """Run ``flow(client)`` against a fresh app, beside Playwright's running loop."""
+
+    async def main() -> None:
+        transport = httpx.ASGITransport(app=create_app())
+        async with httpx.AsyncClient(transport=transport, base_url="http://lab") as client:
+            await flow(client)
+
+    run_async(main)
 
 
-@pytest.mark.anyio
-async def test_word2vec_step_and_infonce(client: httpx.AsyncClient) -> None:
+def test_word2vec_step_and_infonce() -> None:
+    _lab(_word2vec_step_and_infonce)
+
+
+async def _word2vec_step_and_infonce(client: httpx.AsyncClient) -> None:
     r = await client.post(
         "/lab/train/word2vec-step",
         json={"sentence": "the police said the fire was under control", "window": 2, "centre": 1},
@@ -38,11 +49,6 @@ async def test_word2vec_step_and_infonce(client: httpx.AsyncClient) -> None:
     assert body["negatives"][body["hardest"]] == "a cat sat on the sofa"
     r = await client.post("/lab/train/word2vec-step", json={"sentence": "hi", "window": 2})
     assert r.status_code == 400 and "two words" in r.json()["error"]["message"]
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 def test_train_page_in_browser(page: object, live_server: str) -> None:
