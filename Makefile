@@ -27,7 +27,7 @@ browser: $(STAMP)
 		|| echo "chromium not installed: browser tests will be skipped"
 
 run: install data
-	$(BIN)/embedlab demo
+	$(BIN)/embedlab demo --port $(PORT)
 
 test: install data browser
 	$(BIN)/ruff check src tests benchmarks
