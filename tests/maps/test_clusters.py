@@ -67,3 +67,19 @@ def test_cluster_errors() -> None:
         find_clusters(x, ["a"] * 4, n_clusters="auto")
     with pytest.raises(InputError, match="'auto' or a number"):
         find_clusters(x, ["a"] * 4, n_clusters="many")
+
+
+def test_labels_skip_function_words_of_other_languages() -> None:
+    import numpy as np
+
+    from embedlab.maps.clusters import ctfidf_labels
+
+    texts = [
+        "les chats sont dans la maison avec les enfants",
+        "der Hund und die Katze sind im Garten",
+        "los perros de la casa son muy grandes",
+    ]
+    labels = ctfidf_labels(texts, np.array([0, 1, 2]))
+    assert set(labels[0]) == {"chats", "maison", "enfants"}
+    assert set(labels[1]) == {"hund", "katze", "garten"}
+    assert set(labels[2]) == {"perros", "casa", "grandes"}

@@ -139,11 +139,133 @@ def _as_count(value: int | str) -> int:
     return k
 
 
+#: the commonest function words of the other languages the lab's corpora hold (French,
+#: German, Spanish, Dutch), so a cluster of such texts is labelled by its content words.
+OTHER_STOP_WORDS = frozenset(
+    [
+        "les",
+        "des",
+        "une",
+        "est",
+        "que",
+        "qui",
+        "dans",
+        "pour",
+        "pas",
+        "sur",
+        "par",
+        "avec",
+        "son",
+        "ses",
+        "aux",
+        "plus",
+        "mais",
+        "ont",
+        "été",
+        "cette",
+        "sont",
+        "leur",
+        "elle",
+        "nous",
+        "vous",
+        "ils",
+        "être",
+        "fait",
+        "comme",
+        "tout",
+        "bien",
+        "très",
+        "aussi",
+        "même",
+        "der",
+        "die",
+        "das",
+        "und",
+        "den",
+        "dem",
+        "des",
+        "ein",
+        "eine",
+        "einen",
+        "nicht",
+        "sich",
+        "mit",
+        "auf",
+        "für",
+        "ist",
+        "von",
+        "sie",
+        "als",
+        "auch",
+        "wir",
+        "ihr",
+        "sind",
+        "wird",
+        "werden",
+        "noch",
+        "nach",
+        "bei",
+        "aus",
+        "wie",
+        "oder",
+        "zum",
+        "zur",
+        "über",
+        "vor",
+        "hat",
+        "los",
+        "las",
+        "del",
+        "una",
+        "por",
+        "con",
+        "para",
+        "como",
+        "más",
+        "pero",
+        "sus",
+        "han",
+        "fue",
+        "este",
+        "esta",
+        "son",
+        "sin",
+        "sobre",
+        "muy",
+        "también",
+        "entre",
+        "cuando",
+        "todo",
+        "hay",
+        "ser",
+        "desde",
+        "nos",
+        "les",
+        "het",
+        "een",
+        "van",
+        "zijn",
+        "niet",
+        "met",
+        "voor",
+        "dat",
+        "die",
+        "aan",
+        "ook",
+        "als",
+        "bij",
+        "maar",
+        "nog",
+        "wordt",
+    ]
+)
+
+
 def ctfidf_labels(texts: list[str], labels: np.ndarray, *, top: int = 6) -> dict[int, list[str]]:
     """The ``top`` most distinctive words of each cluster by class-based TF-IDF.
 
-    Noise (``-1``) is left out. English stop words and tokens of fewer than 3 letters are
-    ignored.
+    Noise (``-1``) is left out. Stop words (English, and :data:`OTHER_STOP_WORDS`) and
+    tokens of fewer than 3 letters are ignored.
     """
     from sklearn.feature_extraction.text import CountVectorizer
 
@@ -151,7 +273,10 @@ def ctfidf_labels(texts: list[str], labels: np.ndarray, *, top: int = 6) -> dict
     if not classes:
         return {}
     docs = [" ".join(t for t, c in zip(texts, labels, strict=True) if c == k) for k in classes]
-    vec = CountVectorizer(stop_words="english", token_pattern=r"(?u)\b[^\W\d_]{3,}\b")
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    stop = sorted(ENGLISH_STOP_WORDS | OTHER_STOP_WORDS)
+    vec = CountVectorizer(stop_words=stop, token_pattern=r"(?u)\b[^\W\d_]{3,}\b")
     try:
         counts = vec.fit_transform(docs).toarray().astype(np.float64)
     except ValueError:  # every word was a stop word
