@@ -247,8 +247,10 @@ def _embedder_report(r: EmbedderResult) -> None:
 @click.option(
     "--hard-negatives", type=click.Choice(["dense", "bm25"]), default="dense", show_default=True
 )
-@click.option("--negatives", default=3, show_default=True, help="Mined negatives per pair.")
-@click.option("--batch", default=16, show_default=True)
+@click.option(
+    "--negatives", default=4, show_default=True, help="Negatives per pair (1 of them random)."
+)
+@click.option("--batch", default=20, show_default=True, help="(anchor, passage) pairs per step.")
 def reranker_cmd(base: str, pairs_file: str | None, from_index: str | None, news: int | None, out: str,
                  epochs: int, max_seq_length: int, overwrite: bool, quiet: bool, as_json: bool,
                  hard_negatives: str, negatives: int, batch: int) -> None:  # fmt: skip
