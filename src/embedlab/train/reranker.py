@@ -44,7 +44,7 @@ class RerankerConfig:
     loss: str = "listwise"
     epochs: int = 1
     batch: int = 20
-    lr: float = 5e-5
+    lr: float = 1e-4
     warmup: float = 0.1
     max_seq_length: int = 128
     heldout: float = 0.2
