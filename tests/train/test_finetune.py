@@ -57,7 +57,7 @@ def test_matryoshka_keeps_more_at_64_dims(finetuned: EmbedderResult) -> None:
 def test_reranker_trains_saves_and_loads(pairs: list[Pair], tmp_path: Path) -> None:
     """Mechanics only (mining, groups of 1 positive + 2 negatives, saving, loading by path):
     whether it beats the bi-encoder needs minutes of training, measured by
-    benchmarks/train.py --reranker."""
+    benchmarks/reranker.py (docs/benchmarks.md, ## Training)."""
     config = RerankerConfig(max_seq_length=32, negatives_per_pair=2, random_negatives=1, batch=6)
     r = train_reranker(pairs[:40], tmp_path / "rr", config, evaluate=False)
     assert r.mined and all(m.negative != m.positive for m in r.mined)
