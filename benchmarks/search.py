@@ -1,7 +1,7 @@
 """Search speed on 100,000 x 384 synthetic clustered vectors, against numpy brute force in
 the same run, plus BM25 queries/s against bm25s directly on the news articles.
 
-    .venv/bin/python benchmarks/search.py [--n 100000] [--queries 200]
+    .venv/bin/python benchmarks/search.py [--n 100000] [--queries 200] [--only matryoshka]
 
 Vectors: 1,000 Gaussian clusters whose per-dimension spread decays along the dimensions
 (scale ~ 1/sqrt(1 + i/48)), as in embeddings trained with a Matryoshka loss or sorted by
@@ -93,7 +93,7 @@ def brute(x: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     return fn
 
 
-def dense_runs(n: int, d: int, queries: int) -> None:
+def dense_runs(n: int, d: int, queries: int, only: str | None = None) -> None:
     x, qs = synthetic(n, d)
     qs = qs[:queries]
     print(f"== dense: {n:,} x {d} vectors, {len(qs)} single queries ==")
@@ -101,7 +101,8 @@ def dense_runs(n: int, d: int, queries: int) -> None:
     print(f"numpy brute force (baseline): wall p50 {base_p50:.2f} ms, {base_qps:.0f} q/s")
     index = DenseIndex(x)
     t = time.perf_counter()
-    index.ann_index()
+    if only != "matryoshka":
+        index.ann_index()
     build = time.perf_counter() - t
     rows = [
         ("exact (DenseIndex)", {"exact": True}, None),
@@ -111,6 +112,8 @@ def dense_runs(n: int, d: int, queries: int) -> None:
         ("binary + rescore", {"quantize": "binary"}, 0.95),
         ("Matryoshka 128 + int8", {"dims": 128, "quantize": "int8"}, 0.95),
     ]
+    if only == "matryoshka":
+        rows = [r for r in rows if r[0].startswith("Matryoshka")]
     for name, options, target in rows:
 
         def fn(q: np.ndarray, o: dict[str, object] = options) -> np.ndarray:
@@ -125,8 +128,9 @@ def dense_runs(n: int, d: int, queries: int) -> None:
             f"  | wall p50 {r['wall_p50']:6.2f} ms (brute {r['base_wall_p50']:6.2f})"
             f"  x{r['qps_ratio_wall']:5.1f} QPS  | recall@10 {rec:.3f}{ok}"
         )
-    ivf = index.ann_index()
-    print(f"(IVF nlist {ivf.nlist}, tuned nprobe {ivf.nprobe})")
+    if only != "matryoshka":
+        ivf = index.ann_index()
+        print(f"(IVF nlist {ivf.nlist}, tuned nprobe {ivf.nprobe})")
 
 
 def threshold_runs(d: int) -> None:
@@ -187,8 +191,13 @@ if __name__ == "__main__":
     parser.add_argument("--dims", type=int, default=384)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--skip-threshold", action="store_true")
+    parser.add_argument(
+        "--only", choices=["matryoshka"], help="only the dense Matryoshka rows (no ANN build)"
+    )
     args = parser.parse_args()
-    dense_runs(args.n, args.dims, args.queries)
+    dense_runs(args.n, args.dims, args.queries, args.only)
+    if args.only:
+        raise SystemExit(0)
     bm25_runs(args.queries)
     if not args.skip_threshold:
         threshold_runs(args.dims)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from embedlab.errors import DimensionMismatchError, InputError
-from embedlab.search.dense import DenseIndex, recall_at_k
+from embedlab.search.dense import DenseIndex, from_bfloat16, recall_at_k
 
 
 def _brute(vectors: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
@@ -94,3 +94,31 @@ def test_ann_saved_and_reopened(tmp_path: Any) -> None:
     assert again.ann_index().nprobe == first.ann_index().nprobe
     assert again.search(x[:20], 5).ids.tolist() == first.search(x[:20], 5).ids.tolist()
     assert not DenseIndex(x[:2000]).load_ann(tmp_path / "ann" / "gen-1.faiss")  # wrong size
+
+
+def test_half_precision_matryoshka_stage_returns_exact_top10() -> None:
+    """The bfloat16 128-d first stage + float32 rescoring gives exact search's top-10 on
+    clustered vectors whose spread decays along the dimensions (as in benchmarks/search.py)."""
+    pytest.importorskip("numba")
+    rng = np.random.default_rng(3)
+    scale = (1.0 / np.sqrt(1.0 + np.arange(384) / 48.0)).astype(np.float32)
+    centres = rng.standard_normal((200, 384)).astype(np.float32) * scale
+
+    def draw(m: int) -> np.ndarray:
+        noise = rng.standard_normal((m, 384)).astype(np.float32) * scale * 0.6
+        return (centres[rng.integers(0, 200, m)] + noise).astype(np.float32)
+
+    x, q = draw(20_000), draw(50)
+    index = DenseIndex(x)
+    staged = index.search(q, 10, dims=128)
+    half = index._cache["bf16-128"]  # the half-precision stage ran: bfloat16 bit patterns
+    assert half.dtype == np.uint16 and half.shape == (20_000, 128)
+    np.testing.assert_allclose(from_bfloat16(half), index._truncated(128), rtol=2**-8)
+    exact = index.exact(q, 10)
+    assert staged.ids.tolist() == exact.ids.tolist()
+    np.testing.assert_allclose(staged.scores, exact.scores, atol=1e-5)
+    # first-stage scores are bfloat16 cosines on the 128-d prefix: close to float32, not equal
+    trunc = index._truncated(128)
+    qn = q[:, :128] / np.linalg.norm(q[:, :128], axis=1, keepdims=True)
+    f32 = np.take_along_axis(qn @ trunc.T, staged.ids, axis=1)
+    np.testing.assert_allclose(staged.first_stage, f32, atol=2e-2)

@@ -16,8 +16,9 @@ Row positions (0..n-1) are returned; callers map them to chunk ids.
   perturbed stored vectors is at least :data:`ANN_TARGET_RECALL`.
   IVF rather than HNSW: on 100,000 x 384 it builds in ~5 s where HNSW (M=32) took ~80 s on
   the same 2 cores, and its recall is tuned with one number.
-- Matryoshka: the first ``dims`` components, renormalised, find ``candidates`` rows; the
-  full vectors rescore them.
+- Matryoshka: the first ``dims`` components, renormalised and stored as bfloat16 (a numba
+  kernel widens them to float32 while scanning; float32 numpy without numba), find
+  ``candidates`` rows; the full float32 vectors rescore them.
 - int8: :func:`embedlab.vectors.to_int8` codes (per-dimension calibrated ranges, d bytes a
   vector) are scanned by a small numba kernel against the query scaled by the step sizes;
   the first-stage score equals the dot product with :func:`embedlab.vectors.from_int8`
@@ -221,8 +222,18 @@ class DenseIndex:
         return self._cache[key]  # type: ignore[no-any-return]
 
     def _stage_float(self, q: np.ndarray, d: int, c: int) -> tuple[np.ndarray, np.ndarray]:
-        ids, scores = top_k_rows(q @ self._truncated(d).T, c)
-        return ids, scores
+        """Matryoshka first stage: the truncated rows stored as bfloat16 (half the bytes of
+        the memory-bound scan) and scanned by a numba kernel against the float32 query;
+        float32 numpy when numba is missing. Float32 rescoring follows in :meth:`_two_stage`."""
+        kernel = bf16_dot_kernel()
+        if kernel is None:  # pragma: no cover - numba comes with umap-learn
+            return top_k_rows(q @ self._truncated(d).T, c)
+        key = f"bf16-{d}"
+        if key not in self._cache:
+            self._cache[key] = to_bfloat16(normalize(self.vectors[:, :d]))
+        half = self._cache[key]
+        scores = np.vstack([kernel(half, np.ascontiguousarray(row)) for row in q])
+        return top_k_rows(scores, c)
 
     def _stage_int8(self, q: np.ndarray, d: int, c: int) -> tuple[np.ndarray, np.ndarray]:
         key = f"int8-{d}"
@@ -282,6 +293,54 @@ def default_candidates(k: int, quantize: str | None, dims: int | None, full: int
     if dims is not None and dims < full:
         base *= full / dims
     return max(int(base * k), 100)
+
+
+def to_bfloat16(x: np.ndarray) -> np.ndarray:
+    """``x`` rounded (to nearest even) to bfloat16, as the raw ``uint16`` bit patterns."""
+    u = np.ascontiguousarray(x, dtype=np.float32).view(np.uint32)
+    return ((u + 0x7FFF + ((u >> 16) & 1)) >> 16).astype(np.uint16)
+
+
+def from_bfloat16(bits: np.ndarray) -> np.ndarray:
+    """float32 values of bfloat16 bit patterns from :func:`to_bfloat16`."""
+    return (bits.astype(np.uint32) << 16).view(np.float32)
+
+
+_BF16: list[Callable[[np.ndarray, np.ndarray], np.ndarray] | None] = []
+
+
+def bf16_dot_kernel() -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:
+    """A numba ``bits @ query`` for bfloat16 bit patterns (n, d) and a float32 query (d,),
+    widening each value to float32 in registers; ``None`` when numba is missing.
+
+    Faster than torch here: on 100,000 x 128, one thread, with the cache flushed by a full
+    scan between queries, 0.95 ms against 2.1 ms for torch 2.13's bfloat16
+    ``F.linear`` (float16 was slower still) and 2.1 ms for float32 numpy.
+    """
+    if not _BF16:
+        try:
+            from numba import njit
+        except ImportError:  # pragma: no cover - numba comes with umap-learn
+            _BF16.append(None)
+            return None
+
+        @njit(cache=True, fastmath=True, boundscheck=False)  # type: ignore[untyped-decorator]
+        def kernel(bits: np.ndarray, query: np.ndarray) -> np.ndarray:  # pragma: no cover
+            n, d = bits.shape
+            out = np.empty(n, np.float32)
+            buf = np.empty(d, np.uint32)
+            wide = buf.view(np.float32)
+            for i in range(n):
+                for j in range(d):
+                    buf[j] = np.uint32(bits[i, j]) << 16
+                acc = np.float32(0.0)
+                for j in range(d):
+                    acc += wide[j] * query[j]
+                out[i] = acc
+            return out
+
+        _BF16.append(kernel)
+    return _BF16[0]
 
 
 def pad_to_bytes(x: np.ndarray) -> np.ndarray:
