@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
@@ -16,6 +17,8 @@ from embedlab.train.pairs import Pair, load_pairs, news_pairs, pairs_from_index
 from embedlab.train.reranker import RerankerConfig, train_reranker
 from embedlab.train.w2v_engines import ARCHS, ENGINES, Word2VecConfig
 from embedlab.train.word2vec import Word2VecResult, train_word2vec
+
+T = TypeVar("T")
 
 
 class _Bar:
@@ -50,6 +53,20 @@ class _Bar:
         if self.bar is not None:
             self.bar.close()  # type: ignore[attr-defined]
             self.bar = None
+
+
+def _run_steps(quiet: bool, run: Callable[[Callable[[int, int, float], None]], T]) -> T:
+    """``run(progress)`` under a step progress bar; an interrupted run prints how to go on
+    (the trainer saved what it had) and exits 130."""
+    bar = _Bar(quiet, "step")
+    try:
+        return run(bar.steps)
+    except TrainingInterrupted as exc:
+        bar.close()
+        click.echo(str(exc), err=True)
+        sys.exit(130)
+    finally:
+        bar.close()
 
 
 def _range(value: str) -> tuple[int, int]:
@@ -210,15 +227,13 @@ def embedder_cmd(base: str, pairs_file: str | None, from_index: str | None, news
         from embedlab.evaluate.datasets import load_dataset
 
         dataset = load_dataset(eval_path)
-    bar = _Bar(quiet, "step")
-    try:
-        result = train_embedder(_pairs(pairs_file, from_index, news), out, config, eval_dataset=dataset,
-                                reranker=cross_encoder, overwrite=overwrite, progress=bar.steps)  # fmt: skip
-    except TrainingInterrupted as exc:
-        bar.close()
-        click.echo(str(exc), err=True)
-        sys.exit(130)
-    bar.close()
+    result = _run_steps(
+        quiet,
+        lambda progress: train_embedder(
+            _pairs(pairs_file, from_index, news), out, config, eval_dataset=dataset,
+            reranker=cross_encoder, overwrite=overwrite, progress=progress,
+        ),
+    )  # fmt: skip
     if as_json:
         echo_json(to_jsonable(result))
         return
@@ -257,20 +272,16 @@ def reranker_cmd(base: str, pairs_file: str | None, from_index: str | None, news
     """Train a cross-encoder reranker from the MiniLM weights; search with --rerank <out>."""
     config = RerankerConfig(base=base, hard_negatives=hard_negatives, negatives_per_pair=negatives,
                             epochs=epochs, batch=batch, max_seq_length=max_seq_length)  # fmt: skip
-    bar = _Bar(quiet, "step")
-    try:
-        r = train_reranker(
+    r = _run_steps(
+        quiet,
+        lambda progress: train_reranker(
             _pairs(pairs_file, from_index, news),
             out,
             config,
             overwrite=overwrite,
-            progress=bar.steps,
-        )
-    except TrainingInterrupted as exc:
-        bar.close()
-        click.echo(str(exc), err=True)
-        sys.exit(130)
-    bar.close()
+            progress=progress,
+        ),
+    )
     if as_json:
         echo_json(to_jsonable(r))
         return
