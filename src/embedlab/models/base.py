@@ -145,10 +145,16 @@ class Encoder(ABC):
         """
         return None
 
-    def check_length(self, texts: Sequence[str], role: str = "document") -> None:
-        """Raise :class:`TextTooLongError` when a text is over :attr:`ModelInfo.max_tokens`."""
+    def check_length(
+        self, texts: Sequence[str], role: str = "document", counts: Sequence[int] | None = None
+    ) -> None:
+        """Raise :class:`TextTooLongError` when a text is over :attr:`ModelInfo.max_tokens`.
+
+        :param counts: token counts already made with :meth:`count_tokens` (not counted again).
+        """
         limit = self.info.max_tokens
-        counts = self.count_tokens(texts, role)
+        if counts is None:
+            counts = self.count_tokens(texts, role)
         if limit is None or counts is None:
             return
         for i, n in enumerate(counts):

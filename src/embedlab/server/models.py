@@ -26,7 +26,6 @@ from embedlab.errors import (
     BatchTooLargeError,
     ModelNotInstalledError,
     ServerBusyError,
-    TextTooLongError,
     UnknownModelError,
 )
 from embedlab.models import Encoder, load_model
@@ -223,7 +222,7 @@ class ModelPool:
         enc, load_s = await self.encoder(model)
         tokens = enc.count_tokens(items, role)
         if not truncate:
-            _check_limit(enc, tokens)
+            enc.check_length(items, role, counts=tokens)
         self.stats.requests += 1
         if not self.batching:
             start = time.perf_counter()
@@ -380,18 +379,6 @@ def check_request_allowed(name: str, preload: Sequence[str]) -> None:
         f"inside {settings.home()}, and models it was started with are served. Start it "
         f"with 'embedlab serve --models {settings.get('model')},{name}' to serve this one."
     )
-
-
-def _check_limit(enc: Encoder, tokens: list[int] | None) -> None:
-    limit = enc.info.max_tokens
-    if limit is None or tokens is None:
-        return
-    for i, n in enumerate(tokens):
-        if n > limit:
-            raise TextTooLongError(
-                f"Text #{i} has {n} tokens; {enc.info.name} reads at most {limit}. "
-                "Shorten it or split it into chunks."
-            )
 
 
 def configure_threads(max_inflight: int = MAX_INFLIGHT) -> int:
