@@ -58,7 +58,7 @@ def test_jsonl_text_field_and_metadata(tmp_path: Path) -> None:
 def test_jsonl_malformed_line_skips_the_file(tmp_path: Path) -> None:
     p = tmp_path / "bad.jsonl"
     p.write_text('{"text": "ok"}\n{"text": broken\n', encoding="utf-8")
-    with pytest.raises(SkipFile, match="line 2 is not valid JSON"):
+    with pytest.raises(SkipFile, match=r"bad.jsonl:2: not valid JSON"):
         _records(p)
 
 

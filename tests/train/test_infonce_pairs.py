@@ -68,10 +68,10 @@ def test_pairs_file_errors_name_the_line(tmp_path: Path) -> None:
     f.write_text(
         '{"anchor": "a", "positive": "b"}\n\n{"query": "c", "positive": "d", "negative": "e"}\n{"anchor": "x"}\n'
     )
-    with pytest.raises(DatasetError, match=r"line 4: missing or empty 'positive'"):
+    with pytest.raises(DatasetError, match=r":4: missing or empty 'positive'"):
         load_pairs(f)
     f.write_text('{"anchor": "a", "positive": "b"}\nnot json\n')
-    with pytest.raises(DatasetError, match="line 2: not valid JSON"):
+    with pytest.raises(DatasetError, match=":2: not valid JSON"):
         load_pairs(f)
     pairs = [Pair(f"q{i}", f"doc {i}", "neg" if i % 2 else None) for i in range(20)]
     save_pairs(pairs, f)
@@ -105,7 +105,7 @@ def test_cli_errors(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({"anchor": "a"}) + "\n")
     r = runner.invoke(cli, ["train", "embedder", "--pairs", str(bad), "--out", str(tmp_path / "o")])
-    assert r.exit_code == 1 and "line 1" in r.output
+    assert r.exit_code == 1 and "bad.jsonl:1: missing" in r.output
     good = tmp_path / "good.jsonl"
     good.write_text(
         "".join(json.dumps({"anchor": f"a{i}", "positive": f"b{i}"}) + "\n" for i in range(12))

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from embedlab.data.jsonl import json_lines
 from embedlab.errors import DatasetError
 
 
@@ -90,20 +90,11 @@ class RetrievalDataset:
 
 
 def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DatasetError(
-                    f"{path}:{n}: not valid JSON ({exc.msg}); each line must be one JSON object "
-                    'like {"_id": "d1", "text": "..."}.'
-                ) from exc
-            if not isinstance(obj, dict):
-                raise DatasetError(f"{path}:{n}: expected a JSON object, got {type(obj).__name__}.")
-            yield n, obj
+    return json_lines(
+        path,
+        DatasetError,
+        hint='; each line must be one JSON object like {"_id": "d1", "text": "..."}',
+    )
 
 
 def _id_text(path: Path, n: int, obj: dict[str, Any]) -> tuple[str, str]:

@@ -10,7 +10,6 @@ fields to colour by.
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from embedlab.data.jsonl import json_lines
 from embedlab.errors import EmptyInputError, InputError, UnknownFieldError
 
 Row = tuple[str, dict[str, str]]
@@ -96,20 +96,10 @@ def _text_of(record: dict[str, Any], text_field: str, where: str) -> str:
 
 def _read_jsonl(path: Path, text_field: str) -> list[Row]:
     rows: list[Row] = []
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            where = f"{path.name} line {number}"
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{where} is not valid JSON ({exc.msg}).") from None
-            if not isinstance(record, dict):
-                raise InputError(f"{where} is not a JSON object: each line needs {{...}}.")
-            text = _text_of(record, text_field, where)
-            if text:
-                rows.append((text, _scalar_fields(record, text_field)))
+    for number, record in json_lines(path, InputError, label=path.name):
+        text = _text_of(record, text_field, f"{path.name} line {number}")
+        if text:
+            rows.append((text, _scalar_fields(record, text_field)))
     return rows
 
 

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import codecs
 import csv
-import json
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+
+from embedlab.data.jsonl import json_lines
 
 #: plain-text files are yielded in blocks of about this many characters.
 BLOCK_CHARS = 64_000
@@ -265,18 +266,11 @@ def _structured(row: dict[str, Any], n: int, path: Path, options: ReadOptions) -
 def read_jsonl(path: Path, options: ReadOptions) -> Iterator[Record]:
     """JSON lines, one record per line; the text is ``options.text_field``, other keys metadata."""
     good = 0
-    with open(path, encoding="utf-8-sig") as f:
-        for n, line in enumerate(f):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise SkipFile(f"line {n + 1} is not valid JSON ({exc.msg})") from exc
-            rec = _structured(row, n, path, options) if isinstance(row, dict) else None
-            if rec is not None:
-                good += 1
-                yield rec
+    for n, row in json_lines(path, SkipFile, label=path.name, objects=False):
+        rec = _structured(row, n - 1, path, options) if isinstance(row, dict) else None
+        if rec is not None:
+            good += 1
+            yield rec
     if not good:
         raise SkipFile(
             f"no record has a text field {options.text_field!r}: name it with --text-field"

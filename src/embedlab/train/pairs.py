@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from embedlab.data.jsonl import json_lines
 from embedlab.errors import DatasetError
 from embedlab.evaluate.datasets import Document, RetrievalDataset
 
@@ -37,7 +38,7 @@ def _field(obj: dict[str, object], keys: Sequence[str], path: Path, n: int) -> s
         if isinstance(v, str) and v.strip():
             return v
     raise DatasetError(
-        f"{path}, line {n}: missing or empty {' / '.join(repr(k) for k in keys)}; each line needs "
+        f"{path}:{n}: missing or empty {' / '.join(repr(k) for k in keys)}; each line needs "
         '{"anchor": "...", "positive": "..."} (and optionally "negative").'
     )
 
@@ -51,26 +52,11 @@ def load_pairs(path: str | Path) -> list[Pair]:
     if not p.exists():
         raise DatasetError(f"Pairs file {p} does not exist.")
     pairs = []
-    with open(p, encoding="utf-8") as f:
-        for n, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DatasetError(f"{p}, line {n}: not valid JSON ({exc.msg}).") from exc
-            if not isinstance(obj, dict):
-                raise DatasetError(
-                    f"{p}, line {n}: expected a JSON object, got {type(obj).__name__}."
-                )
-            neg = obj.get("negative")
-            if neg is not None and not (isinstance(neg, str) and neg.strip()):
-                raise DatasetError(
-                    f"{p}, line {n}: 'negative' must be a non-empty string when given."
-                )
-            pairs.append(
-                Pair(_field(obj, ANCHOR_KEYS, p, n), _field(obj, POSITIVE_KEYS, p, n), neg)
-            )
+    for n, obj in json_lines(p, DatasetError):
+        neg = obj.get("negative")
+        if neg is not None and not (isinstance(neg, str) and neg.strip()):
+            raise DatasetError(f"{p}:{n}: 'negative' must be a non-empty string when given.")
+        pairs.append(Pair(_field(obj, ANCHOR_KEYS, p, n), _field(obj, POSITIVE_KEYS, p, n), neg))
     if not pairs:
         raise DatasetError(f"Pairs file {p} holds no pairs.")
     return pairs

@@ -1,0 +1,47 @@
+"""Reading JSON-lines files: one JSON value per line, blank lines skipped, errors by line.
+
+Every reader of a ``.jsonl`` file in embedlab (documents to index, evaluation sets, pairs to
+train on, texts to map) goes through :func:`json_lines`, so they number lines the same way
+and report a broken line the same way: ``PATH:LINE: what is wrong``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from embedlab.errors import InputError
+
+
+def json_lines(
+    path: str | Path,
+    error: type[Exception] = InputError,
+    *,
+    label: str | None = None,
+    objects: bool = True,
+    hint: str = "",
+) -> Iterator[tuple[int, Any]]:
+    """Yield ``(line number, value)`` for each non-blank line (numbered from 1).
+
+    :param error: the exception raised for a bad line, with the message
+        ``"{label}:{line}: not valid JSON (...)"``.
+    :param label: how the file is named in messages (default: its path).
+    :param objects: every value must be a JSON object; ``False`` yields any value.
+    :param hint: added to the invalid-JSON message, e.g. what a line should look like.
+    """
+    where = str(path) if label is None else label
+    with open(path, encoding="utf-8-sig") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise error(f"{where}:{n}: not valid JSON ({exc.msg}){hint}.") from None
+            if objects and not isinstance(value, dict):
+                raise error(
+                    f"{where}:{n}: expected a JSON object {{...}}, got {type(value).__name__}."
+                )
+            yield n, value
