@@ -122,3 +122,6 @@ def test_half_precision_matryoshka_stage_returns_exact_top10() -> None:
     qn = q[:, :128] / np.linalg.norm(q[:, :128], axis=1, keepdims=True)
     f32 = np.take_along_axis(qn @ trunc.T, staged.ids, axis=1)
     np.testing.assert_allclose(staged.first_stage, f32, atol=2e-2)
+    # the storage the lab reports is what this stage scans: 2 bytes a dimension, not 4
+    assert half.nbytes // len(x) == index.bytes_per_vector(128) == 256
+    assert index.bytes_per_vector() == 4 * 384 and index.bytes_per_vector(128, "int8") == 128

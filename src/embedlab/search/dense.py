@@ -161,9 +161,11 @@ class DenseIndex:
         return DenseHits(ids.astype(np.int64), scores.astype(np.float32), "ann")
 
     def bytes_per_vector(self, dims: int | None = None, quantize: str | None = None) -> int:
-        """Bytes the first stage reads per vector for this choice."""
+        """Bytes the first stage reads per vector for this choice (a Matryoshka prefix
+        without quantization is scanned in bfloat16: 2 bytes a dimension)."""
         d = dims or self.dims
-        return {None: 4 * d, "int8": d, "binary": (d + 7) // 8}[quantize]
+        plain = 4 * d if d >= self.dims else 2 * d
+        return {None: plain, "int8": d, "binary": (d + 7) // 8}[quantize]
 
     # --- ANN -------------------------------------------------------------------------
 
