@@ -134,3 +134,27 @@ def test_cli_errors(tmp_path: Path) -> None:
         cli, ["train", "infonce", "a cat sat", "a cat was sitting", "stock markets fell", "kittens"]
     )
     assert r.exit_code == 0 and "P(positive)" in r.output
+
+
+def test_pairs_from_an_index_are_title_to_first_chunk(minilm: object, tmp_path: Path) -> None:
+    """``--from-index``: each titled document gives (title, its first chunk); an index
+    without titles is refused with what to do."""
+    from embedlab.data import demo_documents, ensure_demo_index
+    from embedlab.stores import create_index
+    from embedlab.train.pairs import pairs_from_index
+
+    ensure_demo_index(minilm)  # type: ignore[arg-type]
+    docs = demo_documents()
+    pairs = pairs_from_index("demo")
+    assert len(pairs) == len(docs)  # every demo document has a title and one chunk
+    by_title = {d["title"]: d["text"] for d in docs}
+    assert all(p.positive == by_title[p.anchor] for p in pairs)
+
+    bare = tmp_path / "bare.jsonl"
+    bare.write_text("".join(json.dumps({"text": d["text"]}) + "\n" for d in docs[:3]))
+    create_index("untitled", [bare], minilm)  # type: ignore[arg-type]
+    with pytest.raises(DatasetError, match="no chunks with titles.*--pairs"):
+        pairs_from_index("untitled")
+    r = CliRunner().invoke(cli, ["train", "mine", "--from-index", "demo", "--method", "bm25"])
+    assert r.exit_code == 0, r.output
+    assert any(d["title"] in r.output for d in docs)

@@ -80,20 +80,23 @@ def news_pairs(limit: int | None = None, max_chars: int = 1000) -> list[Pair]:
 
 
 def pairs_from_index(name: str, max_chars: int = 1000) -> list[Pair]:
-    """Title -> first chunk of each titled document of a stored index.
+    """Title -> first chunk of each titled document (file, or record of a JSONL/CSV file)
+    of a stored index.
 
     :raises DatasetError: the index has no titled documents.
     """
     from embedlab.stores import open_index
 
     index = open_index(name)
-    first: dict[int, tuple[int, Pair]] = {}
+    first: dict[tuple[int, int], tuple[int, Pair]] = {}
     for chunk in index.get_chunks([int(i) for i in index.chunk_ids()]):
         if not chunk.title.strip() or chunk.title.strip() == chunk.text.strip():
             continue
+        # a file is one document; each record of a JSONL/CSV file is a document of its own
+        key = (chunk.doc_id, int(chunk.position.get("record", 0)))
         order = int(chunk.position.get("chunk", 0))
-        if chunk.doc_id not in first or order < first[chunk.doc_id][0]:
-            first[chunk.doc_id] = (order, Pair(chunk.title, chunk.text[:max_chars]))
+        if key not in first or order < first[key][0]:
+            first[key] = (order, Pair(chunk.title, chunk.text[:max_chars]))
     if not first:
         raise DatasetError(
             f"Index {name!r} has no chunks with titles, so no title -> body pairs: "
