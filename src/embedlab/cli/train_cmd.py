@@ -266,12 +266,17 @@ def _embedder_report(r: EmbedderResult) -> None:
     "--negatives", default=4, show_default=True, help="Negatives per pair (1 of them random)."
 )
 @click.option("--batch", default=20, show_default=True, help="(anchor, passage) pairs per step.")
+@click.option(
+    "--prior-scale", default=20.0, show_default=True,
+    help="Score = logit + SCALE x the base bi-encoder's cosine (residual); 0 = plain cross-encoder.",
+)  # fmt: skip
 def reranker_cmd(base: str, pairs_file: str | None, from_index: str | None, news: int | None, out: str,
                  epochs: int, max_seq_length: int, overwrite: bool, quiet: bool, as_json: bool,
-                 hard_negatives: str, negatives: int, batch: int) -> None:  # fmt: skip
+                 hard_negatives: str, negatives: int, batch: int, prior_scale: float) -> None:  # fmt: skip
     """Train a cross-encoder reranker from the MiniLM weights; search with --rerank <out>."""
     config = RerankerConfig(base=base, hard_negatives=hard_negatives, negatives_per_pair=negatives,
-                            epochs=epochs, batch=batch, max_seq_length=max_seq_length)  # fmt: skip
+                            epochs=epochs, batch=batch, max_seq_length=max_seq_length,
+                            prior_scale=prior_scale)  # fmt: skip
     r = _run_steps(
         quiet,
         lambda progress: train_reranker(

@@ -3,10 +3,17 @@
 No package here ships a trained cross-encoder; one comes from a local folder (for example
 one trained with ``embedlab.train`` from the MiniLM weights) or, where a model hub is
 reachable, from a hub id such as ``cross-encoder/ms-marco-MiniLM-L6-v2``.
+
+A reranker trained by embedlab may be *residual*: its folder's :data:`PRIOR_FILE` names a
+bi-encoder and a scale, and its score is ``logit(query, passage) + scale * cos(query,
+passage)`` under that bi-encoder: it starts from the bi-encoder's ranking and training
+learns corrections (see :mod:`embedlab.train.reranker`). :func:`load_reranker` reads the
+file and loads the bi-encoder, so such a reranker works wherever a plain one does.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,20 +22,32 @@ from typing import Any
 import numpy as np
 
 from embedlab.errors import EmptyInputError, ModelError
-from embedlab.models.base import Reranker, as_text_list
+from embedlab.models.base import Encoder, Reranker, as_text_list
+from embedlab.vectors.similarity import cosine_matrix
+
+#: file in a reranker folder naming its bi-encoder prior: {"model": "minilm", "scale": 20.0}.
+PRIOR_FILE = "embedlab_prior.json"
 
 _CACHE: dict[tuple[str, bool], CrossEncoderReranker] = {}
 _LOCK = threading.Lock()
 
 
 class CrossEncoderReranker(Reranker):
-    """A sentence-transformers ``CrossEncoder``; scores are its outputs (higher = more relevant)."""
+    """A sentence-transformers ``CrossEncoder``; scores are its outputs (higher = more relevant).
+
+    :param prior: a bi-encoder whose cosine, times ``prior_scale``, is added to the
+        cross-encoder's raw logit (a residual reranker); ``None`` for a plain one.
+    """
 
     batch_size = 32
 
-    def __init__(self, model: Any, name: str) -> None:
+    def __init__(
+        self, model: Any, name: str, prior: Encoder | None = None, prior_scale: float = 0.0
+    ) -> None:
         self.model = model
         self.name = name
+        self.prior = prior
+        self.prior_scale = prior_scale
         limit = getattr(model, "max_seq_length", None)
         self.max_tokens: int | None = int(limit) if isinstance(limit, int) else None
 
@@ -41,11 +60,17 @@ class CrossEncoderReranker(Reranker):
         if len(passages) == 0:
             return np.zeros(0, dtype=np.float32)
         items = as_text_list(list(passages))
+        extra: dict[str, Any] = {}
+        if self.prior is not None:
+            import torch
+
+            extra["activation_fn"] = torch.nn.Identity()  # raw logits, on the prior's scale
         out = self.model.predict(
             [(query, p) for p in items],
             batch_size=self.batch_size,
             show_progress_bar=False,
             convert_to_numpy=True,
+            **extra,
         )
         scores = np.asarray(out, dtype=np.float32)
         if scores.ndim == 2:
@@ -55,7 +80,11 @@ class CrossEncoderReranker(Reranker):
                     "one (a cross-encoder trained with num_labels=1)."
                 )
             scores = scores[:, 0]
-        return scores
+        if self.prior is not None:
+            q = self.prior.embed([query], role="query")
+            d = self.prior.embed(items, role="document")
+            scores = scores + np.float32(self.prior_scale) * cosine_matrix(q, d)[0]
+        return scores.astype(np.float32)
 
     def __repr__(self) -> str:
         return f"<CrossEncoderReranker {self.name}>"
@@ -85,9 +114,26 @@ def load_reranker(name_or_path: str, *, trust_remote_code: bool = False) -> Cros
                 f"Could not load cross-encoder {name_or_path!r}: {exc}. Give a local folder "
                 "(e.g. one trained with embedlab), or a hub id while a model hub is reachable."
             ) from exc
-        reranker = CrossEncoderReranker(model, name_or_path)
+        prior, scale = _prior(path / PRIOR_FILE) if path.is_dir() else (None, 0.0)
+        reranker = CrossEncoderReranker(model, name_or_path, prior, scale)
         _CACHE[key] = reranker
         return reranker
+
+
+def _prior(path: Path) -> tuple[Encoder | None, float]:
+    """The bi-encoder and scale a residual reranker's folder names (none for a plain one)."""
+    if not path.exists():
+        return None, 0.0
+    from embedlab.models import load_model
+
+    spec = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        return load_model(str(spec["model"])), float(spec["scale"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(
+            f"{path} is not a valid prior ({exc!r}): it should read "
+            '{"model": "minilm", "scale": 20.0}. Retrain the reranker or delete the file.'
+        ) from exc
 
 
 def _device() -> str:

@@ -79,6 +79,32 @@ def news_pairs(limit: int | None = None, max_chars: int = 1000) -> list[Pair]:
     return [Pair(a.title, a.text[:max_chars]) for a in news_articles(limit)]
 
 
+def news_split(
+    train: int, heldout: int, distractors: int = 0, *, max_chars: int = 600, seed: int = 0
+) -> tuple[list[Pair], RetrievalDataset]:
+    """News pairs for training, and a held-out retrieval test on other articles.
+
+    The news set is shuffled once (``seed``); the first ``heldout`` titles are the queries,
+    the next ``train`` pairs are for training, and the held-out titles search their articles
+    among the training articles and ``distractors`` more that nobody trains on, so the test
+    is not confined to the few articles a short run trains with.
+
+    :raises DatasetError: the news set has fewer articles than asked for.
+    """
+    from embedlab.data import news_articles
+
+    articles = news_articles()
+    if heldout + train + distractors > len(articles):
+        raise DatasetError(
+            f"The news set has {len(articles)} articles; {heldout} held out + {train} to train "
+            f"on + {distractors} distractors is {heldout + train + distractors}."
+        )
+    order = np.random.default_rng(seed).permutation(len(articles))
+    pairs = [Pair(articles[i].title, articles[i].text[:max_chars]) for i in order]
+    held, rest = pairs[:heldout], pairs[heldout : heldout + train + distractors]
+    return rest[:train], heldout_dataset(held, [p.positive for p in rest], name="news-heldout")
+
+
 def pairs_from_index(name: str, max_chars: int = 1000) -> list[Pair]:
     """Title -> first chunk of each titled document (file, or record of a JSONL/CSV file)
     of a stored index.
