@@ -91,3 +91,17 @@ def test_reranker_trains_saves_and_loads(split: Split, minilm: object, tmp_path:
     cos = cosine_matrix(minilm.embed([query]), minilm.embed(passages))[0]  # type: ignore[attr-defined]
     np.testing.assert_allclose(scores, raw + 20.0 * cos, rtol=1e-4, atol=1e-4)
     assert scores.shape == (3,) and int(np.argmax(scores)) == 0
+
+
+def test_plain_reranker_has_no_prior(split: Split, tmp_path: Path) -> None:
+    """``prior_scale=0`` (``--prior-scale 0``) trains and saves a plain cross-encoder."""
+    from embedlab.models.rerankers import PRIOR_FILE
+
+    config = RerankerConfig(
+        max_seq_length=32, negatives_per_pair=1, random_negatives=1, batch=4, prior_scale=0
+    )
+    train_reranker(split[0][:12], tmp_path / "plain", config, evaluate=False)
+    assert not (tmp_path / "plain" / PRIOR_FILE).exists()
+    reranker = load_reranker(str(tmp_path / "plain"))
+    assert reranker.prior is None
+    assert np.isfinite(reranker.score("a title", ["one passage", "another"])).all()

@@ -210,7 +210,11 @@ def train_reranker(
     dev = device()
     model = CrossEncoder(start, num_labels=1, max_length=config.max_seq_length, device=dev)
     net = model.model
-    prior = _group_cosines(bi_encoder, groups, dev) * config.prior_scale
+    prior = (
+        _group_cosines(bi_encoder, groups, dev) * config.prior_scale
+        if config.prior_scale
+        else torch.zeros(len(groups), size, device=dev)
+    )
     loss_fn = LOSSES[config.loss]
     head = _head(net)
     body = [p for p in net.parameters() if all(p is not h for h in head.parameters())]
