@@ -156,7 +156,7 @@ def info_command(name: str, as_json: bool) -> None:
         ("model", s.model),
         ("fingerprint", s.fingerprint),
         ("dims", s.dims),
-        ("documents", s.documents),
+        ("files", s.documents),
         ("chunks", s.chunks),
         ("disk", _size(s.bytes_on_disk)),
         ("chunking", chunking),

@@ -62,7 +62,8 @@ class Chunk:
 
 @dataclass(frozen=True)
 class IndexStats:
-    """What ``index info`` shows."""
+    """What ``index info`` shows. ``documents`` counts indexed *files* (shown as "files"):
+    a JSONL or CSV file is one, however many records it holds."""
 
     name: str
     model: str

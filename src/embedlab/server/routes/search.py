@@ -55,7 +55,7 @@ def indexes() -> dict[str, Any]:
         stats = open_index(name).stats()
         out.append(
             {"name": name, "model": stats.model, "dims": stats.dims, "chunks": stats.chunks,
-             "documents": stats.documents, "generation": stats.generation}
+             "files": stats.documents, "generation": stats.generation}
         )  # fmt: skip
     return {"indexes": out}
 
