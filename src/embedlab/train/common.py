@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +52,65 @@ def device() -> str:
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+@dataclass
+class StepRun:
+    """What :func:`run_steps` did: steps and examples done, time, the loss after each step."""
+
+    steps: int
+    examples: int
+    seconds: float
+    curve: list[tuple[int, float]]
+    interrupted: bool
+
+    @property
+    def examples_per_second(self) -> float:
+        return self.examples / self.seconds if self.seconds else 0.0
+
+
+def run_steps(
+    batches: Sequence[Any],
+    loss_of: Callable[[Any], tuple[Any, int]],
+    optimizer: Any,
+    params: Any,
+    warmup: float,
+    progress: Callable[[int, int, float], None] | None = None,
+) -> StepRun:
+    """The optimisation loop both neural trainers share.
+
+    For each batch, ``loss_of(batch)`` gives ``(loss tensor, examples in it)``; the loss is
+    back-propagated, the gradient norm of ``params`` clipped at 1, and the learning rate
+    follows a linear warm-up over the first ``warmup`` share of the steps, then a linear
+    decay to 0. Ctrl-C stops the loop (``interrupted``) instead of raising, so the caller
+    can save what it has.
+    """
+    import torch
+
+    params = list(params)  # clipped at every step: a generator would be spent after one
+    steps = len(batches)
+    warm = max(1, int(steps * warmup))
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / max(1, steps - warm)))
+    )
+    curve: list[tuple[int, float]] = []
+    examples, interrupted = 0, False
+    started = time.perf_counter()
+    try:
+        for batch in batches:
+            loss, n = loss_of(batch)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            optimizer.step()
+            schedule.step()
+            optimizer.zero_grad()
+            examples += n
+            curve.append((len(curve) + 1, float(loss.detach())))
+            if progress is not None:
+                progress(len(curve), steps, curve[-1][1])
+    except KeyboardInterrupt:
+        interrupted = True
+    return StepRun(len(curve), examples, time.perf_counter() - started, curve, interrupted)
 
 
 def to_jsonable(obj: Any) -> Any:

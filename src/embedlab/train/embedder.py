@@ -12,7 +12,6 @@ at every Matryoshka dimension. The result is a sentence-transformers folder: ope
 from __future__ import annotations
 
 import copy
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,7 +21,13 @@ import numpy as np
 
 from embedlab.errors import TrainingError
 from embedlab.evaluate.datasets import RetrievalDataset
-from embedlab.train.common import TrainingInterrupted, device, prepare_output, write_run
+from embedlab.train.common import (
+    TrainingInterrupted,
+    device,
+    prepare_output,
+    run_steps,
+    write_run,
+)
 from embedlab.train.mining import METHODS, MinedNegative, mine_hard_negatives, with_negatives
 from embedlab.train.pairs import Pair, heldout_dataset, split_pairs
 from embedlab.train.retrieval_eval import RetrievalScore, evaluate_bi_encoder
@@ -203,42 +208,25 @@ def train_embedder(
 
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
-    epochs = [_batches(train, config.batch, rng) for _ in range(config.epochs)]
-    steps = sum(len(e) for e in epochs)
-    if steps == 0:
+    batches = [b for _ in range(config.epochs) for b in _batches(train, config.batch, rng)]
+    if not batches:
         raise TrainingError(f"{len(train)} training pairs make no batch of 2: give more pairs.")
     loss_fn = build_loss(model, config)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr)
-    warm = max(1, int(steps * config.warmup))
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / max(1, steps - warm)))
-    )
-    curve: list[tuple[int, float]] = []
-    step, examples, interrupted = 0, 0, False
     model.train()
-    started = time.perf_counter()
-    try:
-        for batches in epochs:
-            for batch in batches:
-                loss = loss_fn(_step_features(model, batch, dev), labels=None)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                optimizer.step()
-                schedule.step()
-                optimizer.zero_grad()
-                step += 1
-                examples += len(batch)
-                curve.append((step, float(loss.detach())))
-                if progress is not None:
-                    progress(step, steps, curve[-1][1])
-    except KeyboardInterrupt:
-        interrupted = True
-    seconds = time.perf_counter() - started
+    run = run_steps(
+        batches,
+        lambda batch: (loss_fn(_step_features(model, batch, dev), labels=None), len(batch)),
+        optimizer,
+        model.parameters(),
+        config.warmup,
+        progress,
+    )
     model.eval()
     model.save(str(folder))
     after = (
         []
-        if interrupted
+        if run.interrupted
         else evaluate_bi_encoder(model, dataset, f"st:{folder}", config.matryoshka)
     )
     result = EmbedderResult(
@@ -246,20 +234,20 @@ def train_embedder(
         config=asdict(config),
         train_pairs=len(train),
         heldout_pairs=len(dataset.judged_queries),
-        steps=step,
-        seconds=seconds,
-        examples_per_second=examples / seconds if seconds else 0.0,
+        steps=run.steps,
+        seconds=run.seconds,
+        examples_per_second=run.examples_per_second,
         device=dev,
-        loss_curve=curve,
+        loss_curve=run.curve,
         before=before,
         after=after,
         mined=mined,
-        interrupted=interrupted,
+        interrupted=run.interrupted,
     )
     write_run(folder, result)
-    if interrupted:
+    if run.interrupted:
         raise TrainingInterrupted(
-            f"Stopped after {step} of {steps} steps; the model trained so far is saved in {folder} "
+            f"Stopped after {run.steps} of {len(batches)} steps; the model trained so far is saved in {folder} "
             f"(load it as st:{folder}). To continue, train again with --base st:{folder} "
             f"--out NEW_FOLDER (fewer epochs)."
         )

@@ -97,7 +97,7 @@ def news_split(
     if heldout + train + distractors > len(articles):
         raise DatasetError(
             f"The news set has {len(articles)} articles; {heldout} held out + {train} to train "
-            f"on + {distractors} distractors is {heldout + train + distractors}."
+            f"on + {distractors} distractors is {heldout + train + distractors}: ask for fewer."
         )
     order = np.random.default_rng(seed).permutation(len(articles))
     pairs = [Pair(articles[i].title, articles[i].text[:max_chars]) for i in order]

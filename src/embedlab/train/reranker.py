@@ -24,7 +24,6 @@ cross-encoder trained from MiniLM on 800 titles ranked below the bi-encoder alon
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -36,7 +35,13 @@ from embedlab.errors import TrainingError
 from embedlab.evaluate.datasets import RetrievalDataset
 from embedlab.models import load_model
 from embedlab.models.rerankers import PRIOR_FILE, CrossEncoderReranker
-from embedlab.train.common import TrainingInterrupted, device, prepare_output, write_run
+from embedlab.train.common import (
+    TrainingInterrupted,
+    device,
+    prepare_output,
+    run_steps,
+    write_run,
+)
 from embedlab.train.embedder import load_bi_encoder
 from embedlab.train.mining import MinedNegative, mine_hard_negatives
 from embedlab.train.pairs import Pair, heldout_dataset, split_pairs
@@ -228,51 +233,31 @@ def train_reranker(
     torch.manual_seed(config.seed)
     order = [rng.permutation(len(groups)) for _ in range(config.epochs)]
     batches = [o[s : s + per_step] for o in order for s in range(0, len(o), per_step)]
-    steps = len(batches)
-    warm = max(1, int(steps * config.warmup))
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / max(1, steps - warm)))
-    )
-    curve: list[tuple[int, float]] = []
-    step, seen, interrupted = 0, 0, False
+
+    def loss_of(idx: Any) -> tuple[Any, int]:
+        batch = [groups[i] for i in idx]
+        feats = model.tokenizer(
+            [g[0] for g in batch for _ in g[1:]],
+            [t for g in batch for t in g[1:]],
+            padding=True,
+            truncation=True,
+            max_length=config.max_seq_length,
+            return_tensors="pt",
+        ).to(dev)
+        logits = net(**feats).logits.view(len(batch), size) + prior[idx]
+        return loss_fn(logits), len(batch) * size
+
     net.train()
-    started = time.perf_counter()
-    try:
-        for idx in batches:
-            batch = [groups[i] for i in idx]
-            feats = model.tokenizer(
-                [g[0] for g in batch for _ in g[1:]],
-                [t for g in batch for t in g[1:]],
-                padding=True,
-                truncation=True,
-                max_length=config.max_seq_length,
-                return_tensors="pt",
-            ).to(dev)
-            logits = net(**feats).logits.view(len(batch), size) + prior[idx]
-            loss = loss_fn(logits)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-            optimizer.step()
-            schedule.step()
-            optimizer.zero_grad()
-            step += 1
-            seen += len(batch) * size
-            curve.append((step, float(loss.detach())))
-            if progress is not None:
-                progress(step, steps, curve[-1][1])
-    except KeyboardInterrupt:
-        interrupted = True
-    seconds = time.perf_counter() - started
+    run = run_steps(batches, loss_of, optimizer, net.parameters(), config.warmup, progress)
     net.eval()
     model.save(str(folder))
-    prior_encoder = None
+    prior_name = _prior_name(config.base)
     if config.prior_scale:
-        prior_name = _prior_name(config.base)
         spec = {"model": prior_name, "scale": config.prior_scale}
         (folder / PRIOR_FILE).write_text(json.dumps(spec), encoding="utf-8")
-        prior_encoder = load_model(prior_name)
     before = after = None
-    if evaluate and not interrupted:
+    if evaluate and not run.interrupted:
+        prior_encoder = load_model(prior_name) if config.prior_scale else None
         scorer = CrossEncoderReranker(model, str(folder), prior_encoder, config.prior_scale)
         before, after = evaluate_reranked(
             bi_encoder,
@@ -285,19 +270,19 @@ def train_reranker(
         out=str(folder),
         config=asdict(config),
         train_examples=len(groups) * size,
-        steps=step,
-        seconds=seconds,
-        examples_per_second=seen / seconds if seconds else 0.0,
+        steps=run.steps,
+        seconds=run.seconds,
+        examples_per_second=run.examples_per_second,
         device=dev,
-        loss_curve=curve,
+        loss_curve=run.curve,
         bi_encoder=before,
         reranked=after,
         mined=mined,
     )
     write_run(folder, result)
-    if interrupted:
+    if run.interrupted:
         raise TrainingInterrupted(
-            f"Stopped after {step} of {steps} steps; the reranker trained so far is saved in "
+            f"Stopped after {run.steps} of {len(batches)} steps; the reranker trained so far is saved in "
             f"{folder} (load_reranker('{folder}')). Train again with --out NEW_FOLDER to finish."
         )
     return result
@@ -327,7 +312,8 @@ def _head(net: Any) -> Any:
     if not isinstance(head, torch.nn.Linear):
         raise TrainingError(
             f"Cannot train a reranker on {type(net).__name__}: it has no linear classifier head "
-            "(expected a BERT-like model such as MiniLM)."
+            "(expected a BERT-like model): use --base minilm or st:<folder> of a BERT-like "
+            "sentence-transformers model."
         )
     return head
 
