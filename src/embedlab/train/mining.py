@@ -74,11 +74,14 @@ def _dense_candidates(
     if model is None:
         raise InputError("Dense mining needs the bi-encoder: pass model=.")
     doc_vecs = normalize(encode(model, docs))
-    hits = DenseIndex(doc_vecs).search(encode(model, anchors), k=min(k, len(docs)), exact=True)
+    anchor_vecs = normalize(encode(model, anchors))
+    hits = DenseIndex(doc_vecs).search(anchor_vecs, k=min(k, len(docs)), exact=True)
     doc_row = {d: i for i, d in enumerate(docs)}
+    anchor_row = {a: i for i, a in enumerate(anchors)}
 
     def score(query: str, passages: list[str]) -> np.ndarray:
-        qv = normalize(encode(model, [query]))[0]
+        row = anchor_row.get(query)  # the anchors were embedded above, in one batch
+        qv = anchor_vecs[row] if row is not None else normalize(encode(model, [query]))[0]
         return np.asarray(doc_vecs[[doc_row[p] for p in passages]] @ qv, dtype=np.float32)
 
     return hits.ids, hits.scores, score
