@@ -5,7 +5,7 @@ Each name in :data:`ROUTER_MODULES` is a module under ``embedlab.server.routes``
 A route gets the shared batching model pool with ``embedlab.server.models.get_pool(request)``
 and answers errors by raising an :class:`embedlab.errors.EmbedlabError` (the app turns it into
 ``{"error": {"type": ..., "message": ...}}`` with the error's ``http_status``).
-Figures: return ``json.loads(fig.to_json())``; the page calls ``Plotly.newPlot``.
+Figures: return ``lab.fig_json(fig)`` (``json.loads(fig.to_json())``); the page calls ``Plotly.newPlot``.
 """
 
 from __future__ import annotations

@@ -8,7 +8,6 @@ keeps answering. Figures come from :mod:`embedlab.figures.evaluate`.
 from __future__ import annotations
 
 import asyncio
-import json
 import warnings
 from typing import Any
 
@@ -25,14 +24,11 @@ from embedlab.evaluate.cost import cost_table
 from embedlab.evaluate.grid import MODES, QUANTIZE, run_grid
 from embedlab.evaluate.report import compare_queries, default_pair
 from embedlab.figures.evaluate import cost_bars, latency_bars, quality_vs_bytes, quality_vs_dims
+from embedlab.server.routes.lab import fig_json
 
 router = APIRouter(prefix="/lab/evaluate", tags=["evaluate"])
 #: the most queries the per-query comparison sends back.
 COMPARE_ROWS = 30
-
-
-def _fig(fig: Any) -> dict[str, Any]:
-    return json.loads(fig.to_json())  # type: ignore[no-any-return]
 
 
 class GridRequest(BaseModel):
@@ -121,9 +117,9 @@ def _grid(req: GridRequest) -> dict[str, Any]:
         "warnings": [str(w.message) for w in caught],
         "compare": {"a": a, "b": b, "queries": worse},
         "figures": {
-            "dims": _fig(quality_vs_dims(rows, grid.primary)),
-            "bytes": _fig(quality_vs_bytes(rows, grid.primary)),
-            "latency": _fig(latency_bars(rows)),
+            "dims": fig_json(quality_vs_dims(rows, grid.primary)),
+            "bytes": fig_json(quality_vs_bytes(rows, grid.primary)),
+            "latency": fig_json(latency_bars(rows)),
         },
     }
 
@@ -140,7 +136,7 @@ def _cost(req: CostRequest) -> dict[str, Any]:
     return {
         "rows": rows,
         "assumption": estimates[0].assumption if estimates else "",
-        "figure": _fig(cost_bars(rows)),
+        "figure": fig_json(cost_bars(rows)),
     }
 
 

@@ -8,7 +8,6 @@ Maps are built by :func:`embedlab.maps.build_map` (cached on disk) and kept in t
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import OrderedDict
 from typing import Any
 
@@ -21,6 +20,7 @@ from embedlab.maps.build import CorpusMap, QueryPlacement, build_map
 from embedlab.maps.projection import METHODS
 from embedlab.maps.sources import Corpus, demo_corpus, load_corpus
 from embedlab.server.models import ModelPool, get_pool
+from embedlab.server.routes.lab import fig_json
 
 router = APIRouter(prefix="/lab/maps", tags=["maps"])
 
@@ -88,7 +88,7 @@ def _summary(map_id: str, m: CorpusMap, color_by: str) -> dict[str, Any]:
     return {
         "id": map_id,
         "title": title_of(m),
-        "figure": json.loads(map_figure(m, color_by).to_json()),
+        "figure": fig_json(map_figure(m, color_by)),
         "points": len(m.corpus),
         "method": m.projection.method,
         "model": m.model_name,
@@ -205,7 +205,7 @@ async def recolour(map_id: str, req: FigureRequest) -> dict[str, Any]:
     """The map's figure coloured by ``color_by``."""
     m, _ = _get(map_id)
     fig = await asyncio.to_thread(map_figure, m, req.color_by)
-    return {"figure": json.loads(fig.to_json())}
+    return {"figure": fig_json(fig)}
 
 
 @router.get("/{map_id}/neighbours/{row}")

@@ -8,7 +8,6 @@ worker thread (:func:`embedlab.search.pipeline.search`, fingerprint checked ther
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -19,6 +18,7 @@ from embedlab.search.costs import measure_costs
 from embedlab.search.pipeline import search
 from embedlab.search.rerank import RERANK_CANDIDATES
 from embedlab.server.models import get_pool
+from embedlab.server.routes.lab import fig_json
 
 router = APIRouter(prefix="/lab/search", tags=["search"])
 
@@ -88,7 +88,7 @@ async def run_search(body: SearchBody, request: Request) -> dict[str, Any]:
         )  # fmt: skip
 
     result = await asyncio.to_thread(run)
-    figure = json.loads(rank_movement_figure(result).to_json())
+    figure = fig_json(rank_movement_figure(result))
     return {"result": result.to_dict(), "figure": figure}
 
 
@@ -113,5 +113,5 @@ async def costs(body: CostsBody, request: Request) -> dict[str, Any]:
         "index": body.index,
         "chunks": len(index),
         "rows": [r.to_dict() for r in rows],
-        "figure": json.loads(costs_figure(rows).to_json()),
+        "figure": fig_json(costs_figure(rows)),
     }
