@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Coroutine, Iterator
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -87,11 +88,50 @@ def live_server() -> Iterator[str]:
 CHROMIUM = Path("/usr/bin/chromium")
 
 
+def in_ci() -> bool:
+    """True when the ``CI`` environment variable is set (and not ``0`` or ``false``)."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def browser_missing() -> str | None:
+    """Why the browser tests cannot run here (Chromium or Playwright missing), else None."""
+    if not CHROMIUM.exists():
+        return f"Debian's chromium is not installed at {CHROMIUM} (`make browser` installs it)"
+    if find_spec("playwright") is None:
+        return "Playwright is not installed (it is in the dev extra: `make install`)"
+    return None
+
+
+def require_browser() -> None:
+    """Skip a browser test when Chromium or Playwright is missing; in CI, fail it instead.
+
+    CI must not pass without running the browser tests, so there a missing browser is an
+    error, not a skip.
+    """
+    reason = browser_missing()
+    if reason is None:
+        return
+    if in_ci():
+        pytest.fail(f"{reason}; CI is set, so browser tests must run, not skip.", pytrace=False)
+    pytest.skip(f"{reason}; browser tests skipped (with CI set this is an error).")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test that drives the browser must carry ``@pytest.mark.browser`` (so ``-m`` can
+    select or leave out the browser tests)."""
+    uses = {"browser", "page"} & set(getattr(item, "fixturenames", ()))
+    if uses and item.get_closest_marker("browser") is None:
+        pytest.fail(
+            f"{item.nodeid} uses the {sorted(uses)[0]!r} fixture but is not marked: add "
+            "@pytest.mark.browser.",
+            pytrace=False,
+        )
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     """Debian's Chromium driven by Playwright (never a browser download)."""
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (make test installs it)")
+    require_browser()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

@@ -59,7 +59,7 @@ def test_pareto_front() -> None:
     assert pareto_front(rows, "q") == [3, 1, 0]
 
 
-def test_reports_in_three_formats(small_grid, tmp_path: Path, browser, test_output) -> None:
+def test_reports_in_three_formats(small_grid, tmp_path: Path) -> None:
     report = grid_report(small_grid)
     html_path = write_report(report, tmp_path / "r.html")
     page_text = html_path.read_text()
@@ -68,11 +68,20 @@ def test_reports_in_three_formats(small_grid, tmp_path: Path, browser, test_outp
     data = json.loads(write_report(report, tmp_path / "r.json").read_text())
     assert len(data["rows"]) == 5 and "nDCG@10" in data["rows"][0]
     assert set(data["per_query"]) == {r["config"] for r in data["rows"]}
+    # the numbers written are the grid's own means, in the JSON and in the CSV
+    means = {r.config.label: r.metrics.mean["nDCG@10"] for r in small_grid.results}
+    assert {r["config"]: r["nDCG@10"] for r in data["rows"]} == pytest.approx(means, abs=1e-9)
     with open(write_report(report, tmp_path / "r.csv")) as f:
         rows = list(csv.DictReader(f))
     assert rows[0]["config"] == "bm25" and float(rows[1]["nDCG@10"]) > 0.8
+    assert {r["config"]: float(r["nDCG@10"]) for r in rows} == pytest.approx(means, abs=1e-6)
     with pytest.raises(InputError, match=".html, .json, .csv"):
         write_report(report, tmp_path / "r.txt")
+
+
+@pytest.mark.browser
+def test_html_report_in_browser(small_grid, tmp_path: Path, browser, test_output) -> None:
+    html_path = write_report(grid_report(small_grid), tmp_path / "r.html")
     page = browser.new_page()
     page.goto(html_path.as_uri())
     page.wait_for_selector("#cmp-body tr")

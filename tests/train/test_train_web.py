@@ -6,6 +6,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 import httpx
+import pytest
 
 from embedlab.server.app import create_app
 from tests.conftest import run_async
@@ -51,6 +52,7 @@ async def _word2vec_step_and_infonce(client: httpx.AsyncClient) -> None:
     assert r.status_code == 400 and "two words" in r.json()["error"]["message"]
 
 
+@pytest.mark.browser
 def test_train_page_in_browser(page: object, live_server: str) -> None:
     pg = page
     pg.goto(f"{live_server}/static/train.html")  # type: ignore[attr-defined]
