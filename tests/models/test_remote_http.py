@@ -134,8 +134,9 @@ def test_openai_backend(
 
 def test_official_clients_read_the_test_server(server: tuple[str, list[dict[str, Any]]]) -> None:
     """The shapes the test server speaks are the ones the official clients expect."""
-    openai = pytest.importorskip("openai")
-    ollama = pytest.importorskip("ollama")
+    import ollama  # dev extra: required, never skipped
+    import openai
+
     base, _ = server
     got = openai.OpenAI(base_url=base + "/v1", api_key=API_KEY).embeddings.create(
         model="m", input=["hello"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import faiss  # noqa: F401  (required dependencies: a missing one fails here, never skips)
+import numba  # noqa: F401
 import numpy as np
 import pytest
 
@@ -99,7 +101,6 @@ def test_ann_saved_and_reopened(tmp_path: Any) -> None:
 def test_half_precision_matryoshka_stage_returns_exact_top10() -> None:
     """The bfloat16 128-d first stage + float32 rescoring gives exact search's top-10 on
     clustered vectors whose spread decays along the dimensions (as in benchmarks/search.py)."""
-    pytest.importorskip("numba")
     rng = np.random.default_rng(3)
     scale = (1.0 / np.sqrt(1.0 + np.arange(384) / 48.0)).astype(np.float32)
     centres = rng.standard_normal((200, 384)).astype(np.float32) * scale
