@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import httpx
 import numpy as np
+import pytest
 
 from embedlab.explore.calibration import calibration_for
 from embedlab.models import Encoder
@@ -58,12 +59,20 @@ def test_analogy_with_word_vectors(req: Req) -> None:
     assert bad.status_code == 400 and "vocabulary" in bad.json()["error"]["message"]
 
 
-def test_languages_says_how_to_install_a_missing_model(req: Req) -> None:
+def test_languages_says_how_to_install_a_missing_model(
+    req: Req, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # mpnet is optional (`make mpnet`): make it missing here whether or not it is installed
+    import embedlab.models.paths
+    from embedlab.models import registry
+
+    monkeypatch.setattr(embedlab.models.paths, "mpnet_parts_present", lambda: False)
+    for key in [k for k in registry._CACHE.encoders if k[0] == "mpnet"]:
+        monkeypatch.delitem(registry._CACHE.encoders, key)
     spec = find_spec("mpnet")
-    assert spec is not None
-    if is_installed(spec):  # pragma: no cover - only where mpnet was installed
-        return
+    assert spec is not None and not is_installed(spec)
     r = req("POST", "/lab/languages", json={"models": ["minilm", "mpnet"]})
+    assert r.status_code == 200, r.text
     results = {x["model"]: x for x in r.json()["results"]}
     assert results["minilm"]["available"] and len(results["minilm"]["scores"]) == 3
     assert not results["mpnet"]["available"] and "make mpnet" in results["mpnet"]["install"]
