@@ -146,7 +146,60 @@ class ServerBusyError(EmbedlabError):
     http_status = 503
 
 
+
+# --- ask: chat models and retrieval-augmented answers (appended by the ask area) ------
+
+
+class EmptyIndexError(StoreError):
+    """The index exists but holds no chunks: there is nothing to answer from."""
+
+    http_status = 409
+
+
+class ChatError(EmbedlabError):
+    """A chat model cannot be reached, or cannot answer this prompt."""
+
+    http_status = 502
+
+
+class ChatUnreachableError(ChatError):
+    """No chat model answered: the message names the URL and what came back."""
+
+    http_status = 502
+
+
+class ChatStreamError(ChatError):
+    """An answer's stream was cut off midway; what arrived is kept in ``partial``."""
+
+    http_status = 502
+
+    def __init__(self, message: str, partial: str = "", result: object = None) -> None:
+        super().__init__(message)
+        #: the text that arrived before the cut.
+        self.partial = partial
+        #: the pipeline's result so far (an ``AskResult``), when the pipeline raised it.
+        self.result = result
+
+
+class ContextWindowError(ChatError):
+    """The chat model's window cannot hold the instruction, the question and one chunk."""
+
+    http_status = 413
+
+
+class QuestionTooLongError(ChatError):
+    """The question is longer than the limit (in the chat model's tokens)."""
+
+    http_status = 413
+
+
 __all__ = [
+    "QuestionTooLongError",
+    "EmptyIndexError",
+    "ContextWindowError",
+    "ChatUnreachableError",
+    "ChatStreamError",
+    "ChatError",
     "BatchTooLargeError",
     "DatasetError",
     "DegenerateVectorsError",

@@ -1,0 +1,151 @@
+"""The table of chat models embedlab knows, and how to load one by name.
+
+The table is read from the entry point group ``embedlab.chat`` (see
+:mod:`embedlab.ask.specs`): embedlab's own backends are registered there exactly as a
+third party's would be. Loaded models are cached per process, so a test session's server
+and fixtures share one copy of the local model.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import importlib.util
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from embedlab.ask.chat import ChatModel
+from embedlab.ask.specs import BUILTIN, ChatSpec
+from embedlab.errors import ModelNotInstalledError, UnknownModelError
+
+DEFAULT_CHAT = "local"
+ENTRY_POINT_GROUP = "embedlab.chat"
+
+_LOCK = threading.RLock()
+_CACHE: dict[tuple[str, tuple[tuple[str, Any], ...]], ChatModel] = {}
+_TABLE: dict[str, ChatSpec] = {}
+
+
+def chat_specs() -> list[ChatSpec]:
+    """Every registered chat backend, read once from the ``embedlab.chat`` entry points.
+
+    An install whose metadata predates the group (an old editable install) falls back to
+    the built-ins, so ``local`` keeps working until ``make install`` refreshes it.
+    """
+    with _LOCK:
+        if not _TABLE:
+            specs: list[ChatSpec] = []
+            for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+                spec = ep.load()
+                if isinstance(spec, ChatSpec):
+                    specs.append(spec)
+            names = {s.name for s in specs}
+            specs += [s for s in BUILTIN if s.name not in names]
+            for spec in specs:
+                for key in (spec.name, *spec.aliases):
+                    _TABLE.setdefault(key.lower(), spec)
+        seen: dict[str, ChatSpec] = {}
+        for spec in _TABLE.values():
+            seen.setdefault(spec.name, spec)
+        return list(seen.values())
+
+
+def find_chat_spec(name: str) -> ChatSpec | None:
+    """The spec of a name, alias, or ``prefix:`` (case-insensitive), or ``None``."""
+    chat_specs()
+    prefix, sep, _ = name.partition(":")
+    spec = _TABLE.get((prefix if sep else name).lower())
+    if spec is None or spec.prefix != bool(sep):
+        return None
+    return spec
+
+
+def is_chat_installed(spec: ChatSpec) -> bool:
+    """Whether every module the backend needs can be imported (nothing is imported)."""
+    return all(importlib.util.find_spec(m) is not None for m in spec.requires)
+
+
+def known_chat_names() -> list[str]:
+    """Every chat model name, prefixes written ``prefix:<model>``, for messages and lists."""
+    return [f"{s.name}:<model>" if s.prefix else s.name for s in chat_specs()]
+
+
+def list_chat_models() -> list[dict[str, Any]]:
+    """One JSON-ready row per registered chat backend, with whether it is installed."""
+    return [
+        {
+            "name": f"{s.name}:<model>" if s.prefix else s.name,
+            "description": s.description,
+            "installed": is_chat_installed(s),
+            "context_window": s.context_window or None,
+            "size_mb": s.size_mb or None,
+            "prefix": s.prefix,
+            "install": s.install,
+        }
+        for s in chat_specs()
+    ]
+
+
+def _import(path: str) -> Callable[..., ChatModel]:
+    module, _, func = path.partition(":")
+    fn: Callable[..., ChatModel] = getattr(importlib.import_module(module), func)
+    return fn
+
+
+def load_chat(name: str = DEFAULT_CHAT, **options: Any) -> ChatModel:
+    """Load a chat model by name, alias or ``prefix:model``; cached per process.
+
+    :param name: ``"local"``, ``"ollama:llama3.2"``, ``"openai:gpt-4o-mini"``...
+    :param options: backend options (``base_url``, ``api_key``, ``timeout``, ``context_window``).
+    :raises UnknownModelError: no backend has that name; the message lists the known ones.
+    :raises ModelNotInstalledError: the package that carries it is missing; says what to install.
+    """
+    key = (name.lower(), tuple(sorted(options.items())))
+    with _LOCK:
+        if key in _CACHE:
+            return _CACHE[key]
+        spec = find_chat_spec(name)
+        if spec is None:
+            raise UnknownModelError(
+                f"Unknown chat model {name!r}. Known chat models: "
+                f"{', '.join(known_chat_names())}. Run 'embedlab models' to see which are installed."
+            )
+        if not is_chat_installed(spec):
+            raise ModelNotInstalledError(
+                f"Chat model {spec.name!r} is not installed. Install it with: {spec.install}"
+            )
+        start = time.perf_counter()
+        loader = _import(spec.loader)
+        if spec.prefix:
+            arg = name.partition(":")[2].strip()
+            if not arg:
+                raise UnknownModelError(f"{name!r} names no model after '{spec.name}:'.")
+            model = loader(arg, **options)
+        else:
+            model = loader(**options)
+        model.load_seconds = time.perf_counter() - start
+        _CACHE[key] = model
+        return model
+
+
+def clear_chat_cache() -> None:
+    """Forget every loaded chat model (tests, or to free memory)."""
+    with _LOCK:
+        for model in _CACHE.values():
+            model.close()
+        _CACHE.clear()
+
+
+__all__ = [
+    "DEFAULT_CHAT",
+    "ENTRY_POINT_GROUP",
+    "chat_specs",
+    "clear_chat_cache",
+    "find_chat_spec",
+    "is_chat_installed",
+    "known_chat_names",
+    "list_chat_models",
+    "load_chat",
+]
