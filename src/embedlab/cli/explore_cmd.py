@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from embedlab.cli.common import echo_json, json_option, model_option, table
+from embedlab.data.text import read_text
 from embedlab.explore.analogy import METHODS, analogy
 from embedlab.explore.compare import compare_models, inspect_across
 from embedlab.explore.inspect import TextInspection, inspect_texts, vector_picture
@@ -43,7 +44,7 @@ file_option = click.option(
 
 
 def _read_lines(path: Path) -> list[str]:
-    lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()]
+    lines = [ln.strip() for ln in read_text(path).splitlines()]
     texts = [ln for ln in lines if ln]
     if not texts:
         raise click.UsageError(f"{path} has no text in it: put one text per line.")
@@ -143,6 +144,7 @@ def similarity_command(
         raise click.UsageError("Give either two texts or --file, not both.")
     if csv_out is not None and file is None:
         raise click.UsageError("--csv writes the matrix of --file: add --file.")
+    lines = _read_lines(file) if file is not None else []  # before the model loads
     encoder = load_model(model)
     if file is None:
         pair = score_pair(encoder, texts[0], texts[1], metric=metric, role=role)
@@ -162,7 +164,7 @@ def similarity_command(
             f"time      inference {_ms(pair.seconds)}  (model load {_ms(pair.load_seconds)})"
         )
         return
-    result = score_matrix(encoder, _read_lines(file), metric=metric, role=role)
+    result = score_matrix(encoder, lines, metric=metric, role=role)
     if csv_out is not None:
         _write_csv(csv_out, result.texts, result.rows())
     if as_json:
@@ -213,7 +215,9 @@ def compare_command(
     """
     if (text is None) == (file is None):
         raise click.UsageError("Give one TEXT, or --file with one text per line.")
-    encoders = [load_model(m) for m in _models(models_spec)]
+    names = _models(models_spec)
+    lines = _read_lines(file) if file is not None else []  # before the models load
+    encoders = [load_model(m) for m in names]
     if text is not None:
         items = inspect_across(encoders, text)
         if as_json:
@@ -221,7 +225,7 @@ def compare_command(
             return
         _echo_side_by_side(items)
         return
-    result = compare_models(encoders, _read_lines(file), k=k)  # type: ignore[arg-type]
+    result = compare_models(encoders, lines, k=k)
     if as_json:
         echo_json(result.to_dict())
         return
@@ -264,11 +268,11 @@ def analogy_command(
     expected: str | None, restrict: int | None, candidates: Path | None, as_json: bool,
 ) -> None:  # fmt: skip
     """Solve A - B + C (king man woman: king - man + woman), best answers first."""
+    words = _read_lines(candidates) if candidates is not None else None  # before the model
     encoder = load_model(model)
     result = analogy(
         encoder, a, b, c, k=k, method=method, exclude_inputs=not keep_inputs,
-        expected=expected, restrict_vocab=restrict,
-        candidates=_read_lines(candidates) if candidates is not None else None,
+        expected=expected, restrict_vocab=restrict, candidates=words,
     )  # fmt: skip
     if as_json:
         echo_json(result.to_dict())

@@ -18,13 +18,17 @@ def _progress(stage: str, fraction: float) -> None:
     click.echo(f"  {stage} ({fraction:.0%})" if 0 < fraction < 1 else f"  {stage}", err=True)
 
 
-def _clusters(value: str) -> int | str:
+def _clusters(ctx: click.Context, param: click.Parameter, value: str) -> int | str:
+    """``--clusters``: 'auto' or a whole number >= 1, checked while parsing (before any model)."""
     if value == "auto":
         return value
     try:
-        return int(value)
+        count = int(value)
     except ValueError:
         raise click.BadParameter(f"use 'auto' or a number, not {value!r}") from None
+    if count < 1:
+        raise click.BadParameter(f"use 'auto' or a number of at least 1, not {count}")
+    return count
 
 
 @click.command("map")
@@ -47,6 +51,7 @@ def _clusters(value: str) -> int | str:
     "--clusters",
     default="auto",
     show_default=True,
+    callback=_clusters,
     help="'auto' (HDBSCAN) or a number of k-means clusters.",
 )
 @click.option(
@@ -64,7 +69,7 @@ def _clusters(value: str) -> int | str:
 )
 @click.option(
     "--sample",
-    type=int,
+    type=click.IntRange(min=1),
     default=None,
     help="Map a random sample of this many points (never done unless asked).",
 )
@@ -76,7 +81,7 @@ def map_command(
     model: str,
     method: str,
     color_by: str,
-    clusters: str,
+    clusters: int | str,
     out: str | None,
     text_field: str,
     sample: int | None,
@@ -103,7 +108,7 @@ def map_command(
         corpus,
         encoder,
         method=method,
-        clusters=_clusters(clusters),
+        clusters=clusters,
         seed=seed,
         sample=sample,
         progress=_progress,

@@ -8,14 +8,16 @@ import click
 from embedlab.cli.common import echo_json, json_option
 from embedlab.search.dense import QUANTIZATIONS
 from embedlab.search.explain import format_explain, format_hits
-from embedlab.search.pipeline import MODES, search
+from embedlab.search.pipeline import MODES, check_options, search
 from embedlab.search.rerank import RERANK_CANDIDATES
 
 
 @click.command("search")
 @click.argument("name")
 @click.argument("query")
-@click.option("-k", "k", default=10, show_default=True, help="How many results.")
+@click.option(
+    "-k", "k", type=click.IntRange(min=1), default=10, show_default=True, help="How many results."
+)
 @click.option(
     "--mode",
     type=click.Choice(list(MODES)),
@@ -31,13 +33,14 @@ from embedlab.search.rerank import RERANK_CANDIDATES
 )
 @click.option(
     "--rerank-candidates",
+    type=click.IntRange(min=1),
     default=RERANK_CANDIDATES,
     show_default=True,
     help="How many candidates the cross-encoder rescores.",
 )
 @click.option(
     "--dims",
-    type=int,
+    type=click.IntRange(min=1),
     default=None,
     help="Matryoshka first stage on the first D dimensions, rescored with all.",
 )
@@ -74,6 +77,16 @@ def search_command(
     as_json: bool,
 ) -> None:
     """Search index NAME for QUERY."""
+    # every option is checked before a model loads
+    check_options(
+        query,
+        k=k,
+        mode=mode,
+        dims=dims,
+        quantize=quantize,
+        rerank_candidates=rerank_candidates,
+        filters=filters,
+    )
     encoder = None
     if model is not None:
         from embedlab.models import load_model

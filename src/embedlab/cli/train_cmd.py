@@ -69,21 +69,34 @@ def _run_steps(quiet: bool, run: Callable[[Callable[[int, int, float], None]], T
         bar.close()
 
 
-def _range(value: str) -> tuple[int, int]:
+def _range(ctx: click.Context, param: click.Parameter, value: str) -> tuple[int, int]:
+    """``--rank-range LOW:HIGH`` with 1 <= LOW <= HIGH, checked while parsing."""
     lo, _, hi = value.partition(":")
     try:
-        return int(lo), int(hi)
+        low, high = int(lo), int(hi)
     except ValueError as exc:
         raise click.BadParameter(f"give LOW:HIGH ranks such as 2:30, not {value!r}") from exc
+    if not 1 <= low <= high:
+        raise click.BadParameter(f"ranks must satisfy 1 <= LOW <= HIGH, not {value!r}")
+    return low, high
 
 
-def _dims(value: str | None) -> tuple[int, ...]:
+def _dims(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...]:
+    """``--matryoshka 384,256,...``: whole numbers of at least 1, checked while parsing."""
     if not value:
         return ()
     try:
-        return tuple(int(v) for v in value.split(","))
+        dims = tuple(int(v) for v in value.split(","))
     except ValueError as exc:
         raise click.BadParameter(f"give dims as 384,256,128,64, not {value!r}") from exc
+    if min(dims) < 1:
+        raise click.BadParameter(f"dims must be at least 1, not {value!r}")
+    return dims
+
+
+def _needs_cross_encoder(method: str, cross_encoder: str | None) -> None:
+    if method == "cross-encoder" and not cross_encoder:
+        raise click.UsageError("Mining with a cross-encoder needs --cross-encoder FOLDER.")
 
 
 def _pairs(pairs_file: str | None, from_index: str | None, news: int | None) -> list[Pair]:
@@ -171,10 +184,12 @@ _pair_options = [
         help="JSONL of anchor/positive[/negative].",
     ),
     click.option("--from-index", help="Use title -> body pairs of this index."),
-    click.option("--news", type=int, help="Use N title -> article pairs of the news set."),
+    click.option(
+        "--news", type=click.IntRange(min=1), help="Use N title -> article pairs of the news set."
+    ),
     click.option("--out", required=True, type=click.Path(), help="Output folder."),
-    click.option("--epochs", default=1, show_default=True),
-    click.option("--max-seq-length", default=128, show_default=True),
+    click.option("--epochs", type=click.IntRange(min=1), default=1, show_default=True),
+    click.option("--max-seq-length", type=click.IntRange(min=1), default=128, show_default=True),
     click.option("--overwrite", is_flag=True, help="Replace the output folder."),
     click.option("--quiet", "-q", is_flag=True, help="No progress bar."),
     json_option,
@@ -201,12 +216,18 @@ def _with_pair_options(f: Any) -> Any:
     help="Negatives must score this far below the positive.",
 )
 @click.option(
-    "--rank-range", default="2:30", show_default=True, help="Ranks a mined negative may come from."
+    "--rank-range",
+    default="2:30",
+    show_default=True,
+    callback=_range,
+    help="Ranks a mined negative may come from.",
 )
 @click.option("--cross-encoder", help="Reranker folder for --hard-negatives cross-encoder.")
-@click.option("--matryoshka", help="Dims for MatryoshkaLoss, e.g. 384,256,128,64,32.")
-@click.option("--batch", default=32, show_default=True)
-@click.option("--lr", default=5e-5, show_default=True)
+@click.option(
+    "--matryoshka", callback=_dims, help="Dims for MatryoshkaLoss, e.g. 384,256,128,64,32."
+)
+@click.option("--batch", type=click.IntRange(min=2), default=32, show_default=True)
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=5e-5, show_default=True)
 @click.option(
     "--eval",
     "eval_path",
@@ -215,12 +236,13 @@ def _with_pair_options(f: Any) -> Any:
 )
 def embedder_cmd(base: str, pairs_file: str | None, from_index: str | None, news: int | None, out: str,
                  epochs: int, max_seq_length: int, overwrite: bool, quiet: bool, as_json: bool, loss: str,
-                 temperature: float, hard_negatives: str, margin: float, rank_range: str,
-                 cross_encoder: str | None, matryoshka: str | None, batch: int, lr: float,
+                 temperature: float, hard_negatives: str, margin: float, rank_range: tuple[int, int],
+                 cross_encoder: str | None, matryoshka: tuple[int, ...], batch: int, lr: float,
                  eval_path: str | None) -> None:  # fmt: skip
     """Fine-tune a bi-encoder with InfoNCE on (anchor, positive) pairs; open it as st:<out>."""
+    _needs_cross_encoder(hard_negatives, cross_encoder)
     config = EmbedderConfig(base=base, loss=loss, temperature=temperature, hard_negatives=hard_negatives,
-                            margin=margin, rank_range=_range(rank_range), matryoshka=_dims(matryoshka),
+                            margin=margin, rank_range=rank_range, matryoshka=matryoshka,
                             epochs=epochs, batch=batch, lr=lr, max_seq_length=max_seq_length)  # fmt: skip
     dataset = None
     if eval_path:
@@ -265,7 +287,13 @@ def _embedder_report(r: EmbedderResult) -> None:
 @click.option(
     "--negatives", default=4, show_default=True, help="Negatives per pair (1 of them random)."
 )
-@click.option("--batch", default=20, show_default=True, help="(anchor, passage) pairs per step.")
+@click.option(
+    "--batch",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="(anchor, passage) pairs per step.",
+)
 @click.option(
     "--prior-scale", default=20.0, show_default=True,
     help="Score = logit + SCALE x the base bi-encoder's cosine (residual); 0 = plain cross-encoder.",
@@ -307,7 +335,9 @@ def reranker_cmd(base: str, pairs_file: str | None, from_index: str | None, news
     "--pairs", "pairs_file", type=click.Path(exists=True), help="JSONL of anchor/positive."
 )
 @click.option("--from-index", help="Use title -> body pairs of this index.")
-@click.option("--news", type=int, help="Use N title -> article pairs of the news set.")
+@click.option(
+    "--news", type=click.IntRange(min=1), help="Use N title -> article pairs of the news set."
+)
 @click.option("--method", type=click.Choice(METHODS[1:]), default="bm25", show_default=True)
 @click.option(
     "--base",
@@ -317,18 +347,23 @@ def reranker_cmd(base: str, pairs_file: str | None, from_index: str | None, news
 )
 @click.option("--cross-encoder", help="Reranker folder for --method cross-encoder.")
 @click.option("--margin", default=0.0, show_default=True)
-@click.option("--rank-range", default="2:30", show_default=True)
-@click.option("--limit", default=20, show_default=True, help="Rows to print.")
+@click.option("--rank-range", default="2:30", show_default=True, callback=_range)
+@click.option(
+    "--limit", type=click.IntRange(min=0), default=20, show_default=True, help="Rows to print."
+)
 @json_option
 def mine_cmd(pairs_file: str | None, from_index: str | None, news: int | None, method: str, base: str,
-             cross_encoder: str | None, margin: float, rank_range: str, limit: int, as_json: bool) -> None:  # fmt: skip
+             cross_encoder: str | None, margin: float, rank_range: tuple[int, int], limit: int,
+             as_json: bool) -> None:  # fmt: skip
     """Show the hard negatives a fine-tune would use, with scores; flags likely false negatives."""
     from embedlab.train.embedder import load_bi_encoder
     from embedlab.train.mining import mine_hard_negatives
 
+    _needs_cross_encoder(method, cross_encoder)
+    pairs = _pairs(pairs_file, from_index, news)  # before the model loads
     model = None if method == "bm25" else load_bi_encoder(base)[0]
-    mined = mine_hard_negatives(_pairs(pairs_file, from_index, news), method, model=model,
-                                reranker=cross_encoder, margin=margin, rank_range=_range(rank_range))  # fmt: skip
+    mined = mine_hard_negatives(pairs, method, model=model, reranker=cross_encoder,
+                                margin=margin, rank_range=rank_range)  # fmt: skip
     if as_json:
         echo_json(to_jsonable(mined))
         return

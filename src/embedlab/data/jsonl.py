@@ -2,7 +2,9 @@
 
 Every reader of a ``.jsonl`` file in embedlab (documents to index, evaluation sets, pairs to
 train on, texts to map) goes through :func:`json_lines`, so they number lines the same way
-and report a broken line the same way: ``PATH:LINE: what is wrong``.
+and report a broken line the same way: ``PATH:LINE: what is wrong``. The file is opened
+with :func:`embedlab.data.text.open_text`: UTF-8 (with or without a BOM) or UTF-16 with a
+BOM; any other bytes give the same error, naming the line and byte offset.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from embedlab.data.text import open_text
 from embedlab.errors import InputError
 
 
@@ -25,14 +28,14 @@ def json_lines(
 ) -> Iterator[tuple[int, Any]]:
     """Yield ``(line number, value)`` for each non-blank line (numbered from 1).
 
-    :param error: the exception raised for a bad line, with the message
+    :param error: the exception raised for a bad line (or bytes that are not text), as
         ``"{label}:{line}: not valid JSON (...)"``.
     :param label: how the file is named in messages (default: its path).
     :param objects: every value must be a JSON object; ``False`` yields any value.
     :param hint: added to the invalid-JSON message, e.g. what a line should look like.
     """
     where = str(path) if label is None else label
-    with open(path, encoding="utf-8-sig") as f:
+    with open_text(path, error, label=label) as f:
         for n, line in enumerate(f, 1):
             if not line.strip():
                 continue

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from embedlab.data.jsonl import json_lines
+from embedlab.data.text import open_text
 from embedlab.errors import DatasetError
 
 
@@ -134,7 +135,7 @@ def read_queries_jsonl(path: Path) -> dict[str, str]:
 
 def _delimited_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
     delimiter = "," if path.suffix.lower() == ".csv" else "\t"
-    with open(path, encoding="utf-8", newline="") as f:
+    with open_text(path, DatasetError, newline="") as f:
         reader = csv.reader(f, delimiter=delimiter)
         for row in reader:
             if row and any(c.strip() for c in row):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from embedlab.data.text import open_text
 from embedlab.errors import DatasetError
 from embedlab.evaluate.datasets import RetrievalDataset, _read_jsonl, load_beir
 
@@ -70,7 +71,7 @@ def read_titled(
     if p.suffix == ".jsonl":
         items: list[tuple[int, dict[str, Any]]] = list(_read_jsonl(p))
     else:
-        with open(p, encoding="utf-8", newline="") as f:
+        with open_text(p, DatasetError, newline="") as f:
             reader = csv.DictReader(f, delimiter="," if p.suffix == ".csv" else "\t")
             items = [(i + 2, row) for i, row in enumerate(reader)]
     out = []

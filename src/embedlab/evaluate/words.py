@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from embedlab.data.text import open_text
 from embedlab.errors import DatasetError, InputError
 
 TOPN = 5  # gensim looks at the top 5 candidates
@@ -150,7 +151,7 @@ def _read_questions(
     sections: list[str] = []
     questions: list[tuple[int, list[str]]] = []  # (section number, [a, b, c, expected])
     skipped = 0
-    with open(path, encoding="utf-8") as f:
+    with open_text(path, DatasetError) as f:
         for n, line in enumerate(f, 1):
             if line.startswith(": "):
                 sections.append(line.lstrip(": ").strip())
@@ -301,7 +302,7 @@ def evaluate_word_pairs(
     gold: list[float] = []
     model: list[float] = []
     oov = skipped = 0
-    with open(path, encoding="utf-8") as f:
+    with open_text(path, DatasetError) as f:
         for line in f:
             if not line or line.startswith("#"):
                 continue

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from embedlab.data.jsonl import json_lines
+from embedlab.data.text import open_text
 from embedlab.errors import EmptyInputError, InputError, UnknownFieldError
 
 Row = tuple[str, dict[str, str]]
@@ -67,7 +68,7 @@ class SourcePart:
 
 
 def _read_txt(path: Path, text_field: str) -> list[Row]:
-    with path.open(encoding="utf-8") as fh:
+    with open_text(path, InputError, label=path.name) as fh:
         return [(line.strip(), {}) for line in fh if line.strip()]
 
 
@@ -105,7 +106,7 @@ def _read_jsonl(path: Path, text_field: str) -> list[Row]:
 
 def _read_csv(path: Path, text_field: str) -> list[Row]:
     rows: list[Row] = []
-    with path.open(encoding="utf-8", newline="") as fh:
+    with open_text(path, InputError, label=path.name, newline="") as fh:
         reader = csv.DictReader(fh)
         for number, record in enumerate(reader, 2):
             text = _text_of(dict(record), text_field, f"{path.name} row {number}")

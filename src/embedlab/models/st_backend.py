@@ -52,6 +52,19 @@ def _device() -> str:
         return "cpu"
 
 
+#: files one of which a sentence-transformers (or transformers) model folder holds.
+_MODEL_FILES = ("modules.json", "config.json")
+
+
+def _not_a_model(folder: str, why: str) -> str:
+    """The message for a local folder that sentence-transformers cannot load."""
+    return (
+        f"{folder} is not a sentence-transformers model folder ({why}). Give a folder saved "
+        "with SentenceTransformer.save() or by 'embedlab train embedder' (modules.json, "
+        "config.json and the weights), or a catalogue name (see 'embedlab models')."
+    )
+
+
 def _open(
     folder: str,
     name: str,
@@ -64,9 +77,14 @@ def _open(
 ) -> SentenceTransformerEncoder:
     from sentence_transformers import SentenceTransformer
 
+    local = Path(folder).is_dir()
+    if local and not any((Path(folder) / f).is_file() for f in _MODEL_FILES):
+        raise ModelError(_not_a_model(folder, f"it has no {' or '.join(_MODEL_FILES)}"))
     try:
         model = SentenceTransformer(folder, device=_device(), trust_remote_code=trust_remote_code)
-    except OSError as exc:
+    except (OSError, ValueError, KeyError) as exc:
+        if local:
+            raise ModelError(_not_a_model(folder, str(exc).strip().splitlines()[0])) from exc
         raise ModelError(
             f"Could not load sentence-transformers model {folder!r}: {exc}. Give a local "
             "folder, or a hub id while a model hub is reachable."

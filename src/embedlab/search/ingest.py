@@ -12,7 +12,6 @@ as :class:`Skipped` with the reason instead of stopping the run.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from embedlab.data.jsonl import json_lines
+from embedlab.data.text import open_text, text_problem
 
 #: plain-text files are yielded in blocks of about this many characters.
 BLOCK_CHARS = 64_000
@@ -105,39 +105,23 @@ def _consider(path: Path, found: dict[Path, None], skipped: list[Skipped]) -> No
 
 
 def probe(path: Path) -> None:
-    """Raise :class:`SkipFile` when ``path`` is empty, binary or (for text types) not UTF-8.
+    """Raise :class:`SkipFile` when ``path`` is empty, binary or (for text types) not text.
 
-    Text files are decoded in blocks with an incremental decoder: the whole file is checked
-    without being held in memory.
+    Text files go through the one text check of :mod:`embedlab.data.text` (UTF-8, UTF-8
+    with a BOM, UTF-16 with a BOM), decoded in blocks: never held in memory whole.
     """
     try:
         size = path.stat().st_size
         if size == 0:
             raise SkipFile("empty file")
-        with open(path, "rb") as f:
-            head = f.read(_SNIFF_BYTES)
-            if path.suffix.lower() == ".pdf":
-                if not head.startswith(b"%PDF"):
+        if path.suffix.lower() == ".pdf":
+            with open(path, "rb") as f:
+                if not f.read(_SNIFF_BYTES).startswith(b"%PDF"):
                     raise SkipFile("not a PDF file (no %PDF header)")
-                return
-            if b"\x00" in head:
-                raise SkipFile("binary file (contains NUL bytes)")
-            decoder = codecs.getincrementaldecoder("utf-8")()
-            block = head
-            offset = 0
-            while block:
-                try:
-                    decoder.decode(block)
-                except UnicodeDecodeError as exc:
-                    raise SkipFile(
-                        f"not UTF-8 (bad byte at offset {offset + exc.start}): "
-                        "convert it to UTF-8 first"
-                    ) from exc
-                offset += len(block)
-                block = f.read(_READ_BYTES)
-            decoder.decode(b"", final=True)
-    except UnicodeDecodeError as exc:
-        raise SkipFile("not UTF-8 (truncated multi-byte character at the end)") from exc
+            return
+        problem = text_problem(path)
+        if problem is not None:
+            raise SkipFile(problem)
     except OSError as exc:
         raise SkipFile(f"cannot be read: {exc.strerror or exc}") from exc
 
@@ -166,7 +150,7 @@ def _text_blocks(path: Path) -> Iterator[tuple[int, str]]:
     parts: list[str] = []
     size = 0
     offset = 0
-    with open(path, encoding="utf-8-sig", newline="") as f:
+    with open_text(path, SkipFile, label=path.name, newline="") as f:
         for line in f:
             parts.append(line)
             size += len(line)
@@ -246,7 +230,7 @@ class _HTMLText(HTMLParser):
 def read_html(path: Path, options: ReadOptions) -> Iterator[Record]:
     """HTML: tags stripped with the stdlib parser (scripts and styles dropped); <title> kept."""
     parser = _HTMLText()
-    with open(path, encoding="utf-8-sig") as f:
+    with open_text(path, SkipFile, label=path.name) as f:
         while block := f.read(_READ_BYTES):
             parser.feed(block)
     parser.close()
@@ -279,7 +263,7 @@ def read_jsonl(path: Path, options: ReadOptions) -> Iterator[Record]:
 
 def read_csv(path: Path, options: ReadOptions) -> Iterator[Record]:
     """CSV with a header; the text is column ``options.text_field``, other columns metadata."""
-    with open(path, encoding="utf-8-sig", newline="") as f:
+    with open_text(path, SkipFile, label=path.name, newline="") as f:
         reader = csv.DictReader(f)
         columns = reader.fieldnames or []
         if options.text_field not in columns:

@@ -23,7 +23,7 @@ import numpy as np
 from embedlab.errors import EmptyInputError, InputError
 from embedlab.models.base import Encoder
 from embedlab.search.cache import cached_bm25, cached_dense
-from embedlab.search.dense import DenseIndex
+from embedlab.search.dense import QUANTIZATIONS, DenseIndex
 from embedlab.search.fusion import RRF_K, rrf
 from embedlab.search.rerank import RERANK_CANDIDATES
 from embedlab.search.rerank import rerank as rerank_passages
@@ -140,6 +140,40 @@ def filter_rows(metadata: list[dict[str, Any]], filters: dict[str, str]) -> np.n
     return np.asarray(keep, dtype=np.int64)
 
 
+def check_options(
+    query: str,
+    *,
+    k: int = 10,
+    mode: str = "dense",
+    dims: int | None = None,
+    quantize: str | None = None,
+    rerank_candidates: int = RERANK_CANDIDATES,
+    filters: Sequence[str] | dict[str, str] | None = None,
+) -> dict[str, str]:
+    """Check a search's settings before anything is opened or loaded; returns the filters.
+
+    :raises InputError: an empty query, an unknown mode or quantization, k, dims or rerank
+        candidates below 1, --dims/--quantize with keyword-only search, a malformed filter.
+    """
+    if not isinstance(query, str) or not query.strip():
+        raise EmptyInputError("The query is empty: type what you are looking for.")
+    if mode not in MODES:
+        raise InputError(f"Unknown mode {mode!r}: use one of {', '.join(MODES)}.")
+    if k < 1:
+        raise InputError(f"k must be at least 1, got {k}.")
+    if dims is not None and dims < 1:
+        raise InputError(f"--dims must be at least 1, got {dims}.")
+    if quantize is not None and quantize not in QUANTIZATIONS:
+        raise InputError(
+            f"Unknown quantization {quantize!r}: use one of {', '.join(QUANTIZATIONS)}."
+        )
+    if rerank_candidates < 1:
+        raise InputError(f"--rerank-candidates must be at least 1, got {rerank_candidates}.")
+    if "dense" not in MODES[mode] and (dims is not None or quantize is not None):
+        raise InputError("--dims and --quantize apply to dense search: use --mode dense or hybrid.")
+    return parse_filters(filters)
+
+
 def _open(index: Index | str) -> Index:
     if isinstance(index, str):
         from embedlab.stores import open_index
@@ -180,13 +214,10 @@ def search(
         callers that embed many queries in one batch.
     """
     started = time.perf_counter()
-    if not isinstance(query, str) or not query.strip():
-        raise EmptyInputError("The query is empty: type what you are looking for.")
-    if mode not in MODES:
-        raise InputError(f"Unknown mode {mode!r}: use one of {', '.join(MODES)}.")
-    if k < 1:
-        raise InputError(f"k must be at least 1, got {k}.")
-    wanted = parse_filters(filters)
+    wanted = check_options(
+        query, k=k, mode=mode, dims=dims, quantize=quantize,
+        rerank_candidates=rerank_candidates, filters=filters,
+    )  # fmt: skip
     idx = _open(index)
     timings: dict[str, float] = {}
     generation = idx.generation
@@ -203,8 +234,6 @@ def search(
             idx, query, encoder, query_vector, generation, rows, depth, dims, quantize,
             timings, traces,
         )  # fmt: skip
-    elif dims is not None or quantize is not None:
-        raise InputError("--dims and --quantize apply to dense search: use --mode dense or hybrid.")
 
     if "bm25" in MODES[mode]:
         t = time.perf_counter()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from embedlab.data.text import open_text
 from embedlab.errors import DatasetError, TrainingError
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*")
@@ -41,7 +42,7 @@ def read_corpus(path: str | Path) -> list[list[str]]:
         )
     sentences: list[list[str]] = []
     for f in files:
-        with open(f, encoding="utf-8", errors="replace") as fh:
+        with open_text(f, DatasetError) as fh:
             sentences.extend(words for line in fh if (words := tokenize(line)))
     if not sentences:
         raise DatasetError(
