@@ -105,6 +105,25 @@ class IndexExistsError(StoreError):
     http_status = 409
 
 
+class IndexDamagedError(StoreError):
+    """An index's files are damaged (unreadable database, truncated or altered segment); the
+    message names the file and how to rebuild or drop the index."""
+
+    http_status = 500
+
+
+class ReadOnlyStoreError(StoreError):
+    """A write (create, update, drop) was refused: the index's folder cannot be written."""
+
+    http_status = 403
+
+
+class DiskFullError(StoreError):
+    """The disk filled up while an index was written; the index keeps its last commit."""
+
+    http_status = 507
+
+
 # --- data sets, evaluation, training -------------------------------------------------
 
 
@@ -204,15 +223,18 @@ __all__ = [
     "DatasetError",
     "DegenerateVectorsError",
     "DimensionMismatchError",
+    "DiskFullError",
     "EmbedlabError",
     "EmptyInputError",
     "FingerprintMismatchError",
+    "IndexDamagedError",
     "IndexExistsError",
     "IndexLockedError",
     "IndexNotFoundError",
     "InputError",
     "ModelError",
     "ModelNotInstalledError",
+    "ReadOnlyStoreError",
     "RemoteModelError",
     "ServerBusyError",
     "StoreError",

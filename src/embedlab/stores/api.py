@@ -7,6 +7,7 @@ second writer waits :data:`~embedlab.stores.lock.DEFAULT_WAIT` seconds and is re
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import sqlite3
@@ -16,28 +17,39 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from embedlab.errors import (
+    DiskFullError,
     FingerprintMismatchError,
     IndexExistsError,
     IndexNotFoundError,
     InputError,
+    ReadOnlyStoreError,
+    StoreError,
 )
 from embedlab.models import Encoder, load_model
 from embedlab.search.chunking import Chunker, ChunkSettings
 from embedlab.search.ingest import ReadOptions, SkipFile, Skipped, discover, probe
-from embedlab.stores.embedded import (
+from embedlab.stores.base import IndexStats
+from embedlab.stores.db import (
     DB_NAME,
     LOCK_NAME,
     SCHEMA,
     SCHEMA_VERSION,
     SEGMENTS,
+    can_write,
+    check_schema,
+    connect,
+    migrate,
+    read_meta,
+    store_error,
+)
+from embedlab.stores.embedded import (
     EmbeddedIndex,
     _gather,
-    connect,
     exists,
     forget,
     index_folder,
     indexes_root,
-    read_meta,
+    read_segments,
 )
 from embedlab.stores.lock import DEFAULT_WAIT, WriteLock
 from embedlab.stores.writer import (
@@ -73,17 +85,64 @@ def open_index(name: str) -> EmbeddedIndex:
     return EmbeddedIndex(name)
 
 
-def list_indexes() -> list[str]:
-    """Names of all indexes under ``home()/indexes``, sorted."""
+@dataclass(frozen=True)
+class IndexEntry:
+    """One index as ``index list`` shows it: its stats, or why it cannot be read."""
+
+    name: str
+    stats: IndexStats | None
+    problem: str = ""
+
+
+def survey_indexes() -> list[IndexEntry]:
+    """Every index under ``home()/indexes``, sorted by name; a damaged one carries the
+    reason instead of stats (it never hides the others)."""
+    out = []
     root = indexes_root()
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and exists(p.name))
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        if not (folder / DB_NAME).exists():
+            continue
+        try:
+            index = open_index(folder.name)
+        except IndexNotFoundError:
+            continue  # a create killed before its first commit: not an index yet
+        except (StoreError, sqlite3.Error, OSError, ValueError) as exc:
+            out.append(IndexEntry(folder.name, None, _reason(exc)))
+            continue
+        try:
+            out.append(IndexEntry(folder.name, index.stats()))
+        except (StoreError, sqlite3.Error, OSError, ValueError) as exc:
+            out.append(IndexEntry(folder.name, None, _reason(exc)))
+        finally:
+            index.close()
+    return out
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, StoreError):
+        return str(exc)
+    return f"cannot be read ({type(exc).__name__}: {exc})"
+
+
+def list_indexes() -> list[str]:
+    """Names of the indexes that can be opened, sorted (:func:`survey_indexes` also lists
+    the damaged ones, with the reason)."""
+    return [e.name for e in survey_indexes() if e.stats is not None]
 
 
 def drop_index(name: str, *, wait: float = DEFAULT_WAIT) -> None:
-    """Delete index ``name`` and its folder (refused while another process writes to it)."""
+    """Delete index ``name`` and its folder (refused while another process writes to it).
+
+    A damaged index (unreadable database, bad segments) can be dropped too.
+
+    :raises ReadOnlyStoreError: when the folder cannot be written.
+    """
     folder = index_folder(name)
-    if not exists(name):
+    if not folder.is_dir() or not ((folder / DB_NAME).exists() or (folder / SEGMENTS).exists()):
         raise IndexNotFoundError(f"No index named {name!r}: nothing to drop (see 'index list').")
+    why = can_write(folder.parent) or can_write(folder)
+    if why is not None:
+        raise ReadOnlyStoreError(f"Index {name!r} cannot be dropped: {why}.")
     with WriteLock(folder / LOCK_NAME, name, wait):
         shutil.rmtree(folder)
     forget(folder)
@@ -114,9 +173,11 @@ def create_index(
     if not sources:
         raise InputError("No sources given: name at least one file or folder to index.")
     folder = index_folder(name)
+    why = can_write(folder)
+    if why is not None:
+        raise ReadOnlyStoreError(f"Index {name!r} cannot be created: {why}.")
     encoder = _encoder(model)
     settings = (chunking or ChunkSettings()).validate(encoder.info.max_tokens)
-    chunker = Chunker(encoder, settings)
     files, skipped = discover(sources)
     readable = _readable(files, skipped)
     if not readable:
@@ -128,11 +189,44 @@ def create_index(
         raise IndexExistsError(
             f"Index {name!r} already exists: run 'embedlab index update {name}', or drop it first."
         )
-    folder.mkdir(parents=True, exist_ok=True)
+    made = not folder.exists()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        report = _create(folder, name, sources, encoder, settings, text_field, title_field,
+                         readable, skipped, progress, wait)  # fmt: skip
+    except (OSError, sqlite3.Error) as exc:
+        after = f"index {name!r} was not created"
+        error = store_error(exc, folder / DB_NAME, name, after)
+        if not isinstance(error, (DiskFullError, ReadOnlyStoreError)):
+            raise
+        if made:  # the index is as it was before: absent (and the space is freed)
+            shutil.rmtree(folder, ignore_errors=True)
+            forget(folder)
+        raise error from None
+    index = EmbeddedIndex(name)
+    index.report = report
+    return index
+
+
+def _create(
+    folder: Path,
+    name: str,
+    sources: Sequence[str | Path],
+    encoder: Encoder,
+    settings: ChunkSettings,
+    text_field: str,
+    title_field: str,
+    readable: list[Path],
+    skipped: list[Skipped],
+    progress: Progress | None,
+    wait: float,
+) -> WriteReport:
+    """The part of :func:`create_index` that holds the write lock."""
+    chunker = Chunker(encoder, settings)
     with WriteLock(folder / LOCK_NAME, name, wait):
         if exists(name):
             raise IndexExistsError(f"Index {name!r} was just created by another process.")
-        conn = connect(folder)
+        conn = connect(folder, write=True, name=name)
         try:
             now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
             meta = {
@@ -159,12 +253,11 @@ def create_index(
             )
             conn.execute("COMMIT")
             options = ReadOptions(text_field, title_field)
-            report = _sync(folder, conn, encoder, chunker, options, readable, skipped, progress)
+            report = WriteReport(skipped=list(skipped))
+            _sync(folder, conn, encoder, chunker, options, readable, report, progress)
         finally:
             conn.close()
-    index = EmbeddedIndex(name)
-    index.report = report
-    return index
+    return report
 
 
 def update_index(
@@ -185,10 +278,17 @@ def update_index(
         raise IndexNotFoundError(
             f"No index named {name!r}: create it with 'embedlab index create {name} PATH...'."
         )
+    why = can_write(folder)
+    if why is not None:
+        raise ReadOnlyStoreError(
+            f"Index {name!r} cannot be updated: {why}. Reading it (list, info, search, "
+            "check) still works."
+        )
     with WriteLock(folder / LOCK_NAME, name, wait):
-        conn = connect(folder)
+        conn = connect(folder, write=True, name=name)
         try:
             meta = read_meta(conn)
+            check_schema(meta, name)
             encoder = _encoder(model if model is not None else str(meta["model"]))
             if encoder.info.fingerprint != meta["fingerprint"]:
                 raise FingerprintMismatchError(
@@ -199,7 +299,21 @@ def update_index(
             chunker = Chunker(encoder, ChunkSettings(**meta["chunking"]))
             options = ReadOptions(**meta.get("read_options", {}))
             files, skipped = discover(meta["sources"])
-            return _sync(folder, conn, encoder, chunker, options, files, skipped, progress)
+            report = WriteReport(skipped=list(skipped))
+            try:
+                migrate(conn, name)
+                _sync(folder, conn, encoder, chunker, options, files, report, progress)
+            except (OSError, sqlite3.Error) as exc:
+                after = (
+                    f"index {name!r} keeps its last committed state ({report.files_indexed} "
+                    "file(s) of this run were committed before; the rest was rolled back). "
+                    f"Then run 'embedlab index update {name}'"
+                )
+                error = store_error(exc, folder / DB_NAME, name, after)
+                if error is None:
+                    raise
+                raise error from None
+            return report
         finally:
             conn.close()
 
@@ -223,13 +337,38 @@ def _sync(
     chunker: Chunker,
     options: ReadOptions,
     files: Iterable[Path],
-    skipped: list[Skipped],
+    report: WriteReport,
     progress: Progress | None,
-) -> WriteReport:
-    """Bring the index in line with ``files`` (the caller holds the write lock)."""
+) -> None:
+    """Bring the index in line with ``files``, filling ``report`` (the caller holds the
+    write lock)."""
     t0 = time.perf_counter()
-    report = WriteReport(skipped=list(skipped))
     cleanup(folder, conn)
+    jobs, existing = _plan(conn, files, report)
+    writer = IndexWriter(folder, conn, encoder, chunker, options, report)
+    try:
+        run_jobs(writer, jobs, progress)
+    except BaseException:
+        with contextlib.suppress(OSError, sqlite3.Error):  # keep the first error
+            writer.rollback()
+        raise
+    if existing:  # removed files: last, so a moved file could reuse their vectors
+        ids = [(d.id,) for d in existing.values()]
+        conn.execute("BEGIN IMMEDIATE")
+        removed = sum(conn.execute("DELETE FROM chunks WHERE doc_id=?", i).rowcount for i in ids)
+        conn.executemany("DELETE FROM documents WHERE id=?", ids)
+        bump_generation(conn)
+        conn.execute("COMMIT")
+        report.files_removed = len(ids)
+        report.chunks_removed += removed
+    cleanup(folder, conn)
+    report.seconds = time.perf_counter() - t0
+
+
+def _plan(
+    conn: sqlite3.Connection, files: Iterable[Path], report: WriteReport
+) -> tuple[list[FileJob], dict[str, _Doc]]:
+    """The files to (re)index, and the indexed documents no longer among ``files``."""
     existing = {
         p: _Doc(i, h, m, s, bool(c))
         for i, p, h, m, s, c in conn.execute(
@@ -239,8 +378,14 @@ def _sync(
     jobs: list[FileJob] = []
     touched: list[tuple[int, int, int]] = []
     for f in files:
-        st = f.stat()
         doc = existing.pop(str(f), None)
+        try:
+            st = f.stat()
+        except OSError as exc:  # gone or a broken link since it was found
+            report.skipped.append(Skipped(str(f), f"cannot be read: {exc.strerror or exc}"))
+            if doc:
+                existing[str(f)] = doc
+            continue
         if doc and doc.complete and (doc.size, doc.mtime_ns) == (st.st_size, st.st_mtime_ns):
             report.files_unchanged += 1
             continue
@@ -262,24 +407,7 @@ def _sync(
         conn.execute("BEGIN IMMEDIATE")
         conn.executemany("UPDATE documents SET mtime_ns=?, size=? WHERE id=?", touched)
         conn.execute("COMMIT")
-    writer = IndexWriter(folder, conn, encoder, chunker, options, report)
-    try:
-        run_jobs(writer, jobs, progress)
-    except BaseException:
-        writer.rollback()
-        raise
-    if existing:  # removed files: last, so a moved file could reuse their vectors
-        ids = [(d.id,) for d in existing.values()]
-        conn.execute("BEGIN IMMEDIATE")
-        removed = sum(conn.execute("DELETE FROM chunks WHERE doc_id=?", i).rowcount for i in ids)
-        conn.executemany("DELETE FROM documents WHERE id=?", ids)
-        bump_generation(conn)
-        conn.execute("COMMIT")
-        report.files_removed = len(ids)
-        report.chunks_removed += removed
-    cleanup(folder, conn)
-    report.seconds = time.perf_counter() - t0
-    return report
+    return jobs, existing
 
 
 def cleanup(folder: Path, conn: sqlite3.Connection) -> None:
@@ -314,8 +442,8 @@ def _compact(folder: Path, conn: sqlite3.Connection) -> None:
     import numpy as np
 
     rows = conn.execute("SELECT id, segment, row FROM chunks ORDER BY id").fetchall()
-    segs = {int(i): str(f) for i, f in conn.execute("SELECT id, file FROM segments")}
-    old = list(segs.values())
+    segs = read_segments(conn)
+    old = [f for f, _, _ in segs.values()]
     dims = int(
         json.loads(conn.execute("SELECT value FROM meta WHERE key='model_info'").fetchone()[0])[
             "dims"
@@ -324,10 +452,11 @@ def _compact(folder: Path, conn: sqlite3.Connection) -> None:
     seg_col = np.array([r[1] for r in rows], dtype=np.int64)
     row_col = np.array([r[2] for r in rows], dtype=np.int64)
     matrix = np.array(_gather(folder, segs, seg_col, row_col, dims))
-    name = write_segment(folder, matrix)
+    name, digest = write_segment(folder, matrix)
     conn.execute("BEGIN IMMEDIATE")
     seg_id = conn.execute(
-        "INSERT INTO segments(file, rows, dims) VALUES (?, ?, ?)", (name, len(matrix), dims)
+        "INSERT INTO segments(file, rows, dims, sha256) VALUES (?, ?, ?, ?)",
+        (name, len(matrix), dims, digest),
     ).lastrowid
     conn.executemany(
         "UPDATE chunks SET segment=?, row=? WHERE id=?",
@@ -341,10 +470,12 @@ def _compact(folder: Path, conn: sqlite3.Connection) -> None:
 
 __all__ = [
     "DB_NAME",
+    "IndexEntry",
     "cleanup",
     "create_index",
     "drop_index",
     "list_indexes",
     "open_index",
+    "survey_indexes",
     "update_index",
 ]

@@ -26,51 +26,22 @@ from typing import Any
 
 import numpy as np
 
-from embedlab.errors import IndexNotFoundError, InputError, StoreError
+from embedlab.errors import IndexDamagedError, IndexNotFoundError, InputError, StoreError
 from embedlab.settings import home
 from embedlab.stores.base import Chunk, Index, IndexStats
+from embedlab.stores.db import (
+    DB_NAME,
+    LOCK_NAME,
+    SCHEMA,
+    SCHEMA_VERSION,
+    SEGMENTS,
+    check_schema,
+    connect,
+    damaged,
+    read_meta,
+)
 
-SCHEMA_VERSION = 1
-DB_NAME = "index.sqlite"
-SEGMENTS = "segments"
-LOCK_NAME = "write.lock"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS documents (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    path TEXT NOT NULL UNIQUE,
-    hash TEXT NOT NULL,
-    mtime_ns INTEGER NOT NULL,
-    size INTEGER NOT NULL,
-    chunks INTEGER NOT NULL DEFAULT 0,
-    complete INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS segments (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    file TEXT NOT NULL UNIQUE,
-    rows INTEGER NOT NULL,
-    dims INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS chunks (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    doc_id INTEGER NOT NULL REFERENCES documents(id),
-    record INTEGER NOT NULL,
-    seq INTEGER NOT NULL,
-    start_char INTEGER NOT NULL,
-    end_char INTEGER NOT NULL,
-    text TEXT NOT NULL,
-    title TEXT NOT NULL,
-    metadata TEXT NOT NULL,
-    hash TEXT NOT NULL,
-    segment INTEGER NOT NULL REFERENCES segments(id),
-    row INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
-CREATE INDEX IF NOT EXISTS chunks_hash ON chunks(hash);
-CREATE INDEX IF NOT EXISTS chunks_segment ON chunks(segment);
-"""
 
 
 def indexes_root() -> Path:
@@ -95,32 +66,22 @@ def index_folder(name: str) -> Path:
     return indexes_root() / check_name(name)
 
 
-def connect(folder: Path) -> sqlite3.Connection:
-    """A connection to the index database in WAL mode; transactions are explicit."""
-    conn = sqlite3.connect(
-        folder / DB_NAME, isolation_level=None, check_same_thread=False, timeout=30
-    )
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA busy_timeout=30000")
-    return conn
-
-
-def read_meta(conn: sqlite3.Connection) -> dict[str, Any]:
-    """All meta keys, JSON-decoded."""
-    return {k: json.loads(v) for k, v in conn.execute("SELECT key, value FROM meta")}
-
-
 def exists(name: str) -> bool:
-    """Whether an index ``name`` has been created (its meta committed)."""
+    """Whether an index ``name`` has been created (its meta committed); a damaged database
+    counts as an index (it is listed as damaged and can be dropped)."""
     folder = index_folder(name)
     if not (folder / DB_NAME).exists():
         return False
-    conn = connect(folder)
+    try:
+        conn = connect(folder, name=name)
+    except IndexDamagedError:
+        return True
     try:
         return bool(conn.execute("SELECT 1 FROM meta WHERE key='model'").fetchone())
-    except sqlite3.DatabaseError:
+    except sqlite3.OperationalError:  # no meta table yet: a create before its first commit
         return False
+    except sqlite3.DatabaseError:  # not a database any more: damaged, still an index
+        return True
     finally:
         conn.close()
 
@@ -135,20 +96,73 @@ class Snapshot:
     vectors: np.ndarray
 
 
-def _gather(folder: Path, segs: dict[int, str], seg_col: np.ndarray, row_col: np.ndarray,
-            dims: int) -> np.ndarray:  # fmt: skip
+Segments = dict[int, tuple[str, int, int]]
+"""segment id -> (file name, rows, dims), as the ``segments`` table records them."""
+
+
+def read_segments(conn: sqlite3.Connection) -> Segments:
+    """The ``segments`` table as a dict."""
+    rows = conn.execute("SELECT id, file, rows, dims FROM segments").fetchall()
+    return {int(i): (str(f), int(r), int(d)) for i, f, r, d in rows}
+
+
+def open_segment(folder: Path, file: str, rows: int, dims: int, name: str = "") -> np.ndarray:
+    """A segment through ``mmap``, checked against what was recorded at commit: shape, dtype
+    and file size (cheap: no hashing; ``index check`` compares checksums).
+
+    :raises FileNotFoundError: when the file is gone (compacted away meanwhile: retry).
+    :raises IndexDamagedError: when it is truncated, extended or not a float32 ``.npy``.
+    """
+    path = folder / SEGMENTS / file
+    label = name or folder.name
+    try:
+        mm = np.load(path, mmap_mode="r", allow_pickle=False)
+    except FileNotFoundError:
+        raise
+    except (ValueError, OSError, EOFError) as exc:
+        raise damaged(label, path, f"cannot be read as a vector segment ({exc})") from None
+    if not isinstance(mm, np.memmap) or mm.dtype != np.float32 or mm.shape != (rows, dims):
+        raise damaged(
+            label,
+            path,
+            f"holds {getattr(mm, 'dtype', '?')} {getattr(mm, 'shape', '?')}, not the "
+            f"float32 ({rows}, {dims}) recorded at commit",
+        )
+    expected = mm.offset + mm.nbytes
+    actual = path.stat().st_size
+    if actual != expected:
+        raise damaged(label, path, f"is {actual} bytes, not the {expected} written at commit")
+    return mm
+
+
+def _gather(folder: Path, segs: Segments, seg_col: np.ndarray, row_col: np.ndarray,
+            dims: int, name: str = "") -> np.ndarray:  # fmt: skip
     """One float32 matrix from (segment, row) pairs, reading segments through mmap."""
     n = len(seg_col)
     if n == 0:
         return np.zeros((0, dims), dtype=np.float32)
     uniq = np.unique(seg_col)
+    missing = [int(s) for s in uniq if int(s) not in segs]
+    if missing:
+        raise damaged(
+            name or folder.name, folder / DB_NAME, f"names unknown segments {missing[:5]}"
+        )
+    for s in uniq:
+        rows = segs[int(s)][1]
+        if int(row_col[seg_col == s].max()) >= rows:
+            raise damaged(
+                name or folder.name,
+                folder / DB_NAME,
+                f"points at row {int(row_col[seg_col == s].max())} of {segs[int(s)][0]}, "
+                f"which has {rows} rows",
+            )
     if len(uniq) == 1:
-        mm = np.load(folder / SEGMENTS / segs[int(uniq[0])], mmap_mode="r")
+        mm = open_segment(folder, *segs[int(uniq[0])], name)
         if len(mm) == n and np.array_equal(row_col, np.arange(n)):
             return mm  # already aligned: zero copy
     out = np.empty((n, dims), dtype=np.float32)
     for s in uniq:
-        mm = np.load(folder / SEGMENTS / segs[int(s)], mmap_mode="r")
+        mm = open_segment(folder, *segs[int(s)], name)
         where = np.flatnonzero(seg_col == s)
         out[where] = mm[row_col[where]]
     out.flags.writeable = False
@@ -180,9 +194,22 @@ class EmbeddedIndex(Index):
                 f"No index named {name!r}. See 'embedlab index list', or create it with "
                 f"'embedlab index create {name} PATH...'."
             )
-        self._conn = connect(self._folder)
+        self._conn = connect(self._folder, name=name)
         self._lock = threading.RLock()
-        self._meta = read_meta(self._conn)
+        try:
+            self._meta = read_meta(self._conn)
+        except (sqlite3.DatabaseError, ValueError) as exc:
+            self._conn.close()
+            raise damaged(name, self._folder / DB_NAME, exc) from None
+        missing = [k for k in ("model", "fingerprint", "model_info") if k not in self._meta]
+        if missing:
+            self._conn.close()
+            raise damaged(name, self._folder / DB_NAME, f"has no {', '.join(missing)} in meta")
+        try:
+            check_schema(self._meta, name)
+        except StoreError:
+            self._conn.close()
+            raise
         self._snap: Snapshot | None = None
         self._meta_cache: tuple[int, list[dict[str, Any]]] | None = None
         #: the :class:`~embedlab.stores.writer.WriteReport` of the run that returned it.
@@ -243,9 +270,13 @@ class EmbeddedIndex(Index):
                     if old is None or old.generation <= self._snap.generation:
                         _SNAPSHOTS[key] = self._snap
                 return self._snap
-            except FileNotFoundError:  # a segment was compacted away between reads: retry
+            except FileNotFoundError as exc:  # compacted away between reads: retry
                 if attempt == 4:
-                    raise
+                    raise damaged(
+                        self.name, Path(exc.filename or self._folder), "is missing"
+                    ) from None
+            except sqlite3.DatabaseError as exc:
+                raise damaged(self.name, self._folder / DB_NAME, exc) from None
         raise AssertionError("unreachable")
 
     def _snapshot(self) -> Snapshot:
@@ -260,14 +291,14 @@ class EmbeddedIndex(Index):
                 rows = conn.execute(
                     "SELECT id, text, segment, row FROM chunks ORDER BY id"
                 ).fetchall()
-                segs = {int(i): str(f) for i, f in conn.execute("SELECT id, file FROM segments")}
+                segs = read_segments(conn)
             finally:
                 conn.execute("COMMIT")
         generation = int(json.loads(gen_row[0])) if gen_row else 0
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         seg_col = np.fromiter((r[2] for r in rows), dtype=np.int64, count=len(rows))
         row_col = np.fromiter((r[3] for r in rows), dtype=np.int64, count=len(rows))
-        vectors = _gather(self._folder, segs, seg_col, row_col, self.dims)
+        vectors = _gather(self._folder, segs, seg_col, row_col, self.dims, self.name)
         return Snapshot(generation, ids, [r[1] for r in rows], vectors)
 
     def chunk_ids(self) -> np.ndarray:
@@ -372,4 +403,19 @@ class EmbeddedIndex(Index):
             self._conn.close()
 
 
-__all__ = ["EmbeddedIndex", "Snapshot", "check_name", "connect", "index_folder", "indexes_root"]
+__all__ = [
+    "DB_NAME",
+    "LOCK_NAME",
+    "SCHEMA",
+    "SCHEMA_VERSION",
+    "SEGMENTS",
+    "EmbeddedIndex",
+    "Snapshot",
+    "check_name",
+    "connect",
+    "index_folder",
+    "indexes_root",
+    "open_segment",
+    "read_meta",
+    "read_segments",
+]

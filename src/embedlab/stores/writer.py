@@ -14,7 +14,9 @@ stored vector (and keeps its id when it belongs to the same document).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import os
 import sqlite3
@@ -97,19 +99,32 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_segment(folder: Path, matrix: np.ndarray) -> str:
-    """Write an immutable float32 segment (tmp file, fsync, rename); return its file name."""
+def write_segment(folder: Path, matrix: np.ndarray) -> tuple[str, str]:
+    """Write an immutable float32 segment (tmp file, fsync, rename).
+
+    :return: its file name and the sha256 of its bytes (recorded at commit, compared by
+        ``index check``).
+    :raises OSError: when it cannot be written (a disk full...); no file is left behind.
+    """
     seg_dir = folder / SEGMENTS
     seg_dir.mkdir(exist_ok=True)
     name = f"{uuid.uuid4().hex}.npy"
     tmp = seg_dir / f".{name}.tmp"
-    with open(tmp, "wb") as f:
-        np.save(f, np.ascontiguousarray(matrix, dtype=np.float32), allow_pickle=False)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, seg_dir / name)
+    buf = io.BytesIO()
+    np.save(buf, np.ascontiguousarray(matrix, dtype=np.float32), allow_pickle=False)
+    data = buf.getbuffer()
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, seg_dir / name)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     _fsync_dir(seg_dir)
-    return name
+    return name, digest
 
 
 def bump_generation(conn: sqlite3.Connection) -> None:
@@ -199,8 +214,9 @@ class IndexWriter:
         """Undo the open transaction; return the jobs it held (to be redone)."""
         jobs = self._txn_jobs
         if self._in_txn:
-            self.conn.execute("ROLLBACK")
             self._in_txn = False
+            with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back already
+                self.conn.execute("ROLLBACK")
             r = self.report
             r.files_indexed, r.chunks_embedded, r.chunks_reused, r.chunks_removed = self._counters
         for name in self._txn_segments:
@@ -231,11 +247,11 @@ class IndexWriter:
         matrix = np.concatenate(buf.vectors) if buf.vectors else None
         if matrix is None:
             raise AssertionError("rows without vectors")
-        name = write_segment(self.folder, matrix)
+        name, digest = write_segment(self.folder, matrix)
         self._txn_segments.append(name)
         cur = self.conn.execute(
-            "INSERT INTO segments(file, rows, dims) VALUES (?, ?, ?)",
-            (name, len(matrix), matrix.shape[1]),
+            "INSERT INTO segments(file, rows, dims, sha256) VALUES (?, ?, ?, ?)",
+            (name, len(matrix), matrix.shape[1], digest),
         )
         seg_id = cur.lastrowid
         self.conn.executemany(
@@ -345,7 +361,7 @@ def run_jobs(writer: IndexWriter, jobs: list[FileJob], progress: Progress | None
             queue[:0] = redo
             done -= len(redo)
             writer.report.skipped.append(Skipped(str(job.path), str(exc)))
-            _remove_document(writer.conn, job)
+            writer.report.chunks_removed += _remove_document(writer.conn, job)
         else:
             if count:
                 writer.report.files_indexed += 1
@@ -360,15 +376,17 @@ def run_jobs(writer: IndexWriter, jobs: list[FileJob], progress: Progress | None
     writer.tick()
 
 
-def _remove_document(conn: sqlite3.Connection, job: FileJob) -> None:
-    """A once-indexed file that is now unreadable or empty loses its chunks (own transaction)."""
+def _remove_document(conn: sqlite3.Connection, job: FileJob) -> int:
+    """A once-indexed file that is now unreadable or empty loses its chunks (own
+    transaction); returns how many."""
     if job.doc_id is None:
-        return
+        return 0
     conn.execute("BEGIN IMMEDIATE")
-    conn.execute("DELETE FROM chunks WHERE doc_id=?", (job.doc_id,))
+    removed = conn.execute("DELETE FROM chunks WHERE doc_id=?", (job.doc_id,)).rowcount
     conn.execute("DELETE FROM documents WHERE id=?", (job.doc_id,))
     bump_generation(conn)
     conn.execute("COMMIT")
+    return int(removed)
 
 
 __all__ = [
