@@ -165,6 +165,20 @@ class ServerBusyError(EmbedlabError):
     http_status = 503
 
 
+class AccessDeniedError(EmbedlabError):
+    """A request named something the server does not open for requests (a path, a folder
+    outside embedlab's home, a remote model), or came from a host, origin or client the
+    server does not answer. The message says what is allowed."""
+
+    http_status = 403
+
+
+class TooManyJobsError(EmbedlabError):
+    """Every slot for long jobs (maps, grids, training, indexing) is taken; retry later."""
+
+    http_status = 429
+
+
 
 # --- ask: chat models and retrieval-augmented answers (appended by the ask area) ------
 
@@ -213,6 +227,7 @@ class QuestionTooLongError(ChatError):
 
 
 __all__ = [
+    "AccessDeniedError",
     "QuestionTooLongError",
     "EmptyIndexError",
     "ContextWindowError",
@@ -239,6 +254,7 @@ __all__ = [
     "ServerBusyError",
     "StoreError",
     "TextTooLongError",
+    "TooManyJobsError",
     "TooFewPointsError",
     "TooManyPointsError",
     "TrainingError",

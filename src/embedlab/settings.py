@@ -37,6 +37,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("host", "127.0.0.1", "Address the web lab binds to."),
     Setting("port", "8765", "Port the web lab listens on."),
     Setting("max_batch", "256", "Most texts one HTTP embedding request may carry."),
+    Setting("max_body_bytes", "8388608", "Largest HTTP request body, in bytes (413 beyond)."),
+    Setting("max_text_chars", "100000", "Longest text (any string) in an HTTP request (413)."),
+    Setting("max_map_texts", "5000", "Most pasted texts one map request may carry (413)."),
+    Setting("max_long_jobs", "2", "Long web jobs (map, grid, training, indexing) at once (429)."),
+    Setting("api_key", "", "Key web clients must send (Authorization: Bearer); off if empty."),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 

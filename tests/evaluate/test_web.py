@@ -25,7 +25,7 @@ def _run(fn: Any) -> Any:
 
     async def main() -> Any:
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://lab", timeout=300) as c:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1", timeout=300) as c:
             return await fn(c)
 
     # in a thread: Playwright's sync API keeps an event loop running in the main thread

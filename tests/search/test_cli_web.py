@@ -70,7 +70,7 @@ def _client() -> Any:
 
     from embedlab.server.app import create_app
 
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app()), base_url="http://t")
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app()), base_url="http://127.0.0.1")
 
 
 def test_web_search_route(cli_index: str, news: Any) -> None:

@@ -40,7 +40,7 @@ def call(app: FastAPI) -> Callable[[Callable[[httpx.AsyncClient], Awaitable[T]]]
         async def main() -> T:
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(
-                transport=transport, base_url="http://lab", timeout=120
+                transport=transport, base_url="http://127.0.0.1", timeout=120
             ) as c:
                 return await fn(c)
 

@@ -172,7 +172,7 @@ def test_requests_cannot_open_arbitrary_folders_or_remote_servers(req: Req) -> N
     for name in ("st:/etc", "openai:text-embedding-3-small", "ollama:nomic-embed-text"):
         body = _error(
             req("POST", "/v1/embeddings", json={"input": "x", "model": name}),
-            404,
-            "UnknownModelError",
+            403,
+            "AccessDeniedError",
         )
         assert "embedlab serve --models" in body["message"], body

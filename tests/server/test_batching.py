@@ -99,7 +99,9 @@ def test_a_full_queue_answers_503_and_the_server_keeps_serving(minilm: Encoder, 
 
     async def go() -> tuple[list[httpx.Response], httpx.Response]:
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://lab", timeout=120) as c:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://127.0.0.1", timeout=120
+        ) as c:
             await c.post("/v1/embeddings", json={"input": "load the model first"})
             burst = await asyncio.gather(
                 *[c.post("/v1/embeddings", json={"input": f"text {i}"}) for i in range(10)]

@@ -17,7 +17,7 @@ def _lab(flow: Callable[[httpx.AsyncClient], Coroutine[Any, Any, None]]) -> None
 
     async def main() -> None:
         transport = httpx.ASGITransport(app=create_app())
-        async with httpx.AsyncClient(transport=transport, base_url="http://lab") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
             await flow(client)
 
     run_async(main)

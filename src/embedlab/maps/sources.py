@@ -223,6 +223,17 @@ __all__ = [
     "SourcePart",
     "corpus_from_texts",
     "demo_corpus",
+    "index_corpus",
     "load_corpus",
     "read_file",
 ]
+
+
+def index_corpus(name: str) -> Corpus:
+    """The corpus of one stored index, by name only: unlike :func:`load_corpus`, never a
+    file that happens to share the name (the web server maps indexes this way)."""
+    rows, index = _read_index(name)
+    records = [{"source": name, **fields} for _, fields in rows]
+    keys = sorted({k for r in records for k in r})
+    columns = {k: [r.get(k, "") for r in records] for k in keys}
+    return Corpus(name, [t for t, _ in rows], columns, [SourcePart(name, 0, len(rows), index)])

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +23,19 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from embedlab.errors import EmbedlabError, ModelNotInstalledError
+from embedlab.server.access import AccessPolicy
+from embedlab.server.config import ServerConfig
+from embedlab.server.guard import BodyGuard, TrustGuard
+from embedlab.server.limits import JobSlots
 from embedlab.server.models import ModelPool
 from embedlab.server.responses import error_body
 from embedlab.server.routes import ROUTER_MODULES
 
-__all__ = ["STATIC_DIR", "create_app", "error_body", "plotly_js_path"]
+__all__ = ["STATIC_DIR", "ServerConfig", "create_app", "error_body", "plotly_js_path"]
+
+log = logging.getLogger("embedlab.server")
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-#: the largest request body accepted, in bytes (a 413 beyond it).
-MAX_BODY_BYTES = 8 * 1024 * 1024
 
 
 def plotly_js_path() -> Path:
@@ -87,13 +93,15 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body("HTTPError", message), status_code=exc.status_code)
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse(
-            error_body(
-                "InternalError", f"{type(exc).__name__}: {exc}. This is a bug; please report it."
-            ),
-            status_code=500,
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # the traceback goes to the server's log, never to the client
+        where = f"{request.method} {request.url.path}"
+        log.error("unexpected error answering %s", where, exc_info=exc)
+        message = (
+            f"Something went wrong answering {where}; the server's log has the details. "
+            "This is a bug; please report it."
         )
+        return JSONResponse(error_body("InternalError", message), status_code=500)
 
 
 def swagger_ui_path() -> Path | None:
@@ -122,28 +130,6 @@ def _install_offline_docs(app: FastAPI, folder: Path) -> None:
         )
 
 
-class BodyLimit:
-    """Pure ASGI middleware: a 413 in the usual JSON shape for bodies over ``limit`` bytes
-    (judged by Content-Length, before anything is read)."""
-
-    def __init__(self, app: Any, limit: int = MAX_BODY_BYTES) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            length = dict(scope.get("headers") or []).get(b"content-length", b"")
-            if length.isdigit() and int(length) > self.limit:
-                message = (
-                    f"The request body has {int(length)} bytes; the limit is {self.limit}. "
-                    "Send fewer or shorter texts per request."
-                )
-                response = JSONResponse(error_body("PayloadTooLarge", message), status_code=413)
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
-
-
 class JsonBody:
     """Pure ASGI middleware: POST bodies to the compatible APIs (``/api/``, ``/v1/``) are read
     as JSON whatever their Content-Type, as Ollama does (``curl -d '{...}'`` sends a form
@@ -163,16 +149,36 @@ class JsonBody:
         await self.app(scope, receive, send)
 
 
-def create_app(models: list[str] | None = None, *, batching: bool = True) -> FastAPI:
+def create_app(
+    models: list[str] | None = None,
+    *,
+    batching: bool = True,
+    config: ServerConfig | None = None,
+) -> FastAPI:
     """Build the web lab.
 
     :param models: models to load at start, the first being the default for requests that
-        name none; others load on first use. ``None``: the ``model`` setting.
+        name none; others load on first use. ``None``: ``config.models``, else the
+        ``model`` setting.
     :param batching: merge concurrent requests per model (off only to measure its gain).
-    :return: the FastAPI app; ``app.state.pool`` is its :class:`ModelPool`.
+    :param config: the operator's options (hosts, origins, API key, limits); default:
+        loopback only, no key. A config that binds beyond loopback without a key gets a
+        generated one (read it back from ``app.state.config.api_key``).
+    :return: the FastAPI app; ``app.state.pool`` is its :class:`ModelPool`,
+        ``app.state.policy`` its :class:`~embedlab.server.access.AccessPolicy`.
     """
-    names = [m.strip() for m in models or [] if m.strip()]
-    pool = ModelPool(names[0] if names else None, names, batching=batching)
+    config = config or ServerConfig()
+    names = [m.strip() for m in models or config.models if m.strip()]
+    config = replace(config, models=tuple(names))
+    if not config.loopback and not config.api_key:
+        config = config.with_key()
+    pool = ModelPool(
+        names[0] if names else None,
+        names,
+        batching=batching,
+        max_batch=config.limits.max_batch,
+    )
+    pool.policy = AccessPolicy(tuple(pool.preload), config.rerankers)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -188,9 +194,13 @@ def create_app(models: list[str] | None = None, *, batching: bool = True) -> Fas
         lifespan=lifespan,
     )
     app.state.pool = pool
+    app.state.policy = pool.policy
+    app.state.config = config
+    app.state.jobs = JobSlots(config.limits.max_long_jobs)
     _install_error_handlers(app)
     app.add_middleware(JsonBody)
-    app.add_middleware(BodyLimit)
+    app.add_middleware(BodyGuard, config=config, policy=pool.policy)  # the body, read whole
+    app.add_middleware(TrustGuard, config=config)  # outermost: host, origin, API key
 
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:

@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,6 +30,7 @@ from embedlab.errors import (
 from embedlab.models import Encoder, load_model
 from embedlab.models.base import as_text_list, check_role
 from embedlab.models.registry import PREFIXES, find_spec, is_installed, known_names
+from embedlab.server.access import AccessPolicy
 
 __all__ = ["EmbedOutcome", "ModelPool", "PoolStats", "configure_threads", "get_pool"]
 
@@ -120,6 +120,8 @@ class ModelPool:
     :param max_inflight: merged batches of one model that may run at once; also the
         number of encoder threads (unbatched requests queue for them too).
     :param max_queued: texts that may wait for one model; beyond, requests get a 503.
+    :param policy: what requests may name (default: the catalogue, trained models in
+        embedlab's home, and ``preload``); see :mod:`embedlab.server.access`.
     """
 
     def __init__(
@@ -132,11 +134,13 @@ class ModelPool:
         window_s: float = BATCH_WINDOW_S,
         max_inflight: int = MAX_INFLIGHT,
         max_queued: int = MAX_QUEUED_TEXTS,
+        policy: AccessPolicy | None = None,
     ) -> None:
         self.default = default or settings.get("model")
         self.preload = list(dict.fromkeys([self.default, *preload]))
         for name in self.preload:  # fail at start, not on the first request
             check_model_name(name)
+        self.policy = policy or AccessPolicy(tuple(self.preload))
         self.batching = batching
         self.max_batch = int(max_batch or settings.get("max_batch"))
         self.window_s = window_s
@@ -170,17 +174,23 @@ class ModelPool:
             self._loading[name] = fut
         return fut
 
-    async def encoder(self, name: str | None = None) -> tuple[Encoder, float]:
+    async def encoder(
+        self, name: str | None = None, *, trusted: bool = False
+    ) -> tuple[Encoder, float]:
         """The encoder for ``name`` (the default when ``None``) and seconds spent waiting
         for it to load (0 when it was already loaded).
 
+        :param trusted: ``name`` comes from the operator's own store (an index's model),
+            not from a request, so the access policy does not apply.
+        :raises AccessDeniedError: a request named a path, a foreign folder or a remote model.
         :raises UnknownModelError: no such model (the message lists the known ones).
         :raises ModelNotInstalledError: its package is missing (the message says what to install).
         """
+        if not trusted:
+            name = self.policy.model(name)
         name = name or self.default
         if name in self._encoders:
             return self._encoders[name], 0.0
-        check_request_allowed(name, self.preload)
         start = time.perf_counter()
         enc = await self._load_future(name)
         self._encoders[name] = enc
@@ -197,10 +207,15 @@ class ModelPool:
             )
 
     async def embed(
-        self, model: str | None, texts: str | Sequence[str], role: str = "document"
+        self,
+        model: str | None,
+        texts: str | Sequence[str],
+        role: str = "document",
+        *,
+        trusted: bool = False,
     ) -> np.ndarray:
         """Embed ``texts`` with ``model``: float32 ``(n, dims)``; see :meth:`embed_detailed`."""
-        return (await self.embed_detailed(model, texts, role)).vectors
+        return (await self.embed_detailed(model, texts, role, trusted=trusted)).vectors
 
     async def embed_detailed(
         self,
@@ -209,17 +224,19 @@ class ModelPool:
         role: str = "document",
         *,
         truncate: bool = True,
+        trusted: bool = False,
     ) -> EmbedOutcome:
         """Embed ``texts`` with ``model`` through the model's batching queue.
 
         :param truncate: when ``False``, a text over the model's token limit raises
             :class:`~embedlab.errors.TextTooLongError` naming the limit.
+        :param trusted: as for :meth:`encoder`.
         :raises EmptyInputError, InputError, BatchTooLargeError: bad input, before any work.
         """
         items = as_text_list(texts)
         check_role(role)
         self.check_batch(len(items))
-        enc, load_s = await self.encoder(model)
+        enc, load_s = await self.encoder(model, trusted=trusted)
         tokens = enc.count_tokens(items, role)
         if not truncate:
             enc.check_length(items, role, counts=tokens)
@@ -351,34 +368,6 @@ def check_model_name(name: str) -> None:
         raise ModelNotInstalledError(
             f"Model {spec.name!r} is not installed. Install it with: {spec.install}"
         )
-
-
-#: backends a request may name by path, as long as the path lies inside embedlab's home
-#: (where trained models are saved); remote backends only when the operator preloads them.
-_LOCAL_PREFIXES = ("st", "words")
-
-
-def check_request_allowed(name: str, preload: Sequence[str]) -> None:
-    """Refuse backend-prefixed names a web request must not open on its own.
-
-    A request may name any catalogue model, a model the server was started with
-    (``embedlab serve --models``), or a local model folder inside embedlab's home (trained
-    models). It may not make the server read arbitrary folders or call remote servers.
-
-    :raises UnknownModelError: the message says how to serve such a model.
-    """
-    prefix, sep, arg = name.partition(":")
-    if not sep or prefix.lower() not in PREFIXES or name in preload:
-        return
-    if prefix.lower() in _LOCAL_PREFIXES:
-        home = settings.home().resolve()
-        if Path(arg).expanduser().resolve().is_relative_to(home):
-            return
-    raise UnknownModelError(
-        f"This server does not open {name!r} on request: only catalogue models, models "
-        f"inside {settings.home()}, and models it was started with are served. Start it "
-        f"with 'embedlab serve --models {settings.get('model')},{name}' to serve this one."
-    )
 
 
 def configure_threads(max_inflight: int = MAX_INFLIGHT) -> int:

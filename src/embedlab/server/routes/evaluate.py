@@ -11,7 +11,7 @@ import asyncio
 import warnings
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from embedlab.evaluate.collections import (
@@ -24,6 +24,8 @@ from embedlab.evaluate.cost import cost_table
 from embedlab.evaluate.grid import MODES, QUANTIZE, run_grid
 from embedlab.evaluate.report import compare_queries, default_pair
 from embedlab.figures.evaluate import cost_bars, latency_bars, quality_vs_bytes, quality_vs_dims
+from embedlab.server.access import policy_of
+from embedlab.server.limits import long_job
 from embedlab.server.routes.lab import fig_json
 
 router = APIRouter(prefix="/lab/evaluate", tags=["evaluate"])
@@ -40,7 +42,9 @@ class GridRequest(BaseModel):
     dims: list[int] | None = Field(None, description="Matryoshka sizes (default: full).")
     quantize: list[str] = Field(["none"])
     k: int = Field(10, ge=1, le=100)
-    reranker: str | None = None
+    reranker: str | None = Field(
+        None, description="A trained reranker's name or one the server was started with."
+    )
     rescore: bool = False
 
 
@@ -125,9 +129,21 @@ def _grid(req: GridRequest) -> dict[str, Any]:
 
 
 @router.post("/grid")
-async def grid(req: GridRequest) -> dict[str, Any]:
-    """Run the grid (embeddings cached per model and corpus) and return table and figures."""
-    return await asyncio.to_thread(_grid, req)
+async def grid(req: GridRequest, request: Request) -> dict[str, Any]:
+    """Run the grid (embeddings cached per model and corpus) and return table and figures.
+
+    One of the long jobs: a 429 when the server already runs its limit of them.
+    """
+    policy = policy_of(request)
+    checked = req.model_copy(
+        update={
+            "dataset": policy.dataset(req.dataset),
+            "models": policy.models_list(req.models),
+            "reranker": policy.reranker(req.reranker),
+        }
+    )
+    async with long_job(request, "grid"):
+        return await asyncio.to_thread(_grid, checked)
 
 
 def _cost(req: CostRequest) -> dict[str, Any]:
@@ -141,9 +157,10 @@ def _cost(req: CostRequest) -> dict[str, Any]:
 
 
 @router.post("/cost")
-async def cost(req: CostRequest) -> dict[str, Any]:
+async def cost(req: CostRequest, request: Request) -> dict[str, Any]:
     """Storage, RAM and extrapolated search latency per dims and precision."""
-    return await asyncio.to_thread(_cost, req)
+    model = policy_of(request).model(req.model) or req.model
+    return await asyncio.to_thread(_cost, req.model_copy(update={"model": model}))
 
 
 def _search(req: SearchRequest) -> dict[str, Any]:
@@ -166,14 +183,18 @@ def _search(req: SearchRequest) -> dict[str, Any]:
 
 
 @router.post("/search")
-async def builder_search(req: SearchRequest) -> dict[str, Any]:
+async def builder_search(req: SearchRequest, request: Request) -> dict[str, Any]:
     """Search a stored index so results can be marked relevant."""
+    policy_of(request).index(req.index)
     return await asyncio.to_thread(_search, req)
 
 
 @router.post("/qrels")
-async def save(req: SaveRequest) -> dict[str, Any]:
+async def save(req: SaveRequest, request: Request) -> dict[str, Any]:
     """Add the marks to collection ``name`` (a BEIR folder over the index's chunks)."""
+    policy = policy_of(request)
+    policy.dataset(req.name)
+    policy.index(req.index)
     marks = [Judgment(j.query, j.chunk_id, j.grade) for j in req.judgments]
     ds = await asyncio.to_thread(save_judgments, req.name, req.index, marks)
     return {"collection": req.name, **ds.summary()}

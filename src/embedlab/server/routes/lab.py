@@ -21,9 +21,12 @@ from embedlab.explore.similarity import score_matrix, score_pair
 from embedlab.figures.vectors import dimension_bars, similarity_heatmap
 from embedlab.models import Encoder
 from embedlab.models.registry import find_spec
+from embedlab.server.limits import check_count
 from embedlab.server.models import ModelPool, get_pool
 
 router = APIRouter(prefix="/lab", tags=["lab"])
+#: the most models one comparison loads (each stays in memory once loaded).
+MAX_COMPARE_MODELS = 8
 
 Role = Literal["document", "query"]
 
@@ -43,6 +46,10 @@ async def encoders(pool: ModelPool, names: list[str]) -> list[tuple[Encoder, flo
     """Each named model with the seconds this request waited for it to load."""
     if not names:
         raise InputError("Name at least one model.")
+    if len(names) > MAX_COMPARE_MODELS:
+        raise InputError(
+            f"{len(names)} models named; one request compares at most {MAX_COMPARE_MODELS}."
+        )
     return [await pool.encoder(n) for n in names]
 
 
@@ -173,6 +180,9 @@ async def lab_languages(body: LanguagesBody, request: Request) -> dict[str, Any]
     """Translation pairs scored by each model, each score read against its own model's
     background; a missing model answers how to install it instead of failing."""
     pairs = body.pairs or _default_pairs()
+    check_count(len(pairs), get_pool(request).max_batch, "pairs")
+    if len(body.models) > MAX_COMPARE_MODELS:
+        raise InputError(f"{len(body.models)} models named; at most {MAX_COMPARE_MODELS}.")
     for i, p in enumerate(pairs):
         if len(p) != 2:
             raise InputError(f"Pair #{i} has {len(p)} texts; give [text, translation].")

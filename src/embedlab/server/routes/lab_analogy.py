@@ -45,7 +45,9 @@ class AnalogyBody(BaseModel):
 async def lab_analogy(body: AnalogyBody, request: Request) -> dict[str, Any]:
     """a - b + c: the top-k answers, the expected answer's rank, and the parallelogram."""
 
-    enc, load_s = await get_pool(request).encoder(body.model)
+    pool = get_pool(request)
+    pool.check_batch(len(body.candidates or []))
+    enc, load_s = await pool.encoder(body.model)
     expected = body.expected.strip() if body.expected and body.expected.strip() else None
     start = time.perf_counter()
     res = await asyncio.to_thread(

@@ -11,14 +11,16 @@ import asyncio
 from collections import OrderedDict
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from embedlab.errors import InputError
+from embedlab.errors import IndexNotFoundError, InputError
 from embedlab.figures.maps import map_figure, title_of
 from embedlab.maps.build import CorpusMap, QueryPlacement, build_map
 from embedlab.maps.projection import METHODS
-from embedlab.maps.sources import Corpus, demo_corpus, load_corpus
+from embedlab.maps.sources import Corpus, corpus_from_texts, demo_corpus, index_corpus
+from embedlab.server.access import policy_of
+from embedlab.server.limits import check_count, limits_of, long_job
 from embedlab.server.models import ModelPool, get_pool
 from embedlab.server.routes.lab import fig_json
 
@@ -38,9 +40,14 @@ class MapRequest(BaseModel):
     """What to map and how."""
 
     source: str = Field(
-        DEMO, description="An index name ('demo': the demo index), or 'news' (400 news articles)."
+        DEMO,
+        description="An index name ('demo': the demo index), or 'news' (400 news articles); "
+        "never a path (send 'texts' to map your own).",
     )
-    model: str | None = Field(None, description="Model for the demo (an index uses its own).")
+    texts: list[str] | None = Field(
+        None, description="Texts to map, pasted or read by the page (overrides 'source')."
+    )
+    model: str | None = Field(None, description="Model for texts or news (an index uses its own).")
     method: str = Field("umap", description="pca, tsne or umap.")
     color_by: str = Field("cluster", description="cluster, trust, outlier, source or a field.")
     clusters: int | str = Field("auto", description="'auto' (HDBSCAN) or a k-means count.")
@@ -145,7 +152,16 @@ async def map_sources() -> dict[str, Any]:
     }
 
 
-async def _corpus(source: str, pool: ModelPool) -> Corpus:
+async def _corpus(req: MapRequest, request: Request, pool: ModelPool) -> Corpus:
+    """The texts to map: pasted ones, the news set, or an index by name (never a file)."""
+    if req.texts is not None:
+        check_count(len(req.texts), limits_of(request).max_map_texts, "texts to map",
+                    "EMBEDLAB_MAX_MAP_TEXTS")  # fmt: skip
+        texts = [t.strip() for t in req.texts if t.strip()]
+        if not texts:
+            raise InputError("'texts' holds no text to map: paste one text per line.")
+        return corpus_from_texts(texts)
+    source = policy_of(request).index(req.source)
     if source == NEWS:
         return await asyncio.to_thread(demo_corpus, NEWS_SIZE)
     if source == DEMO:
@@ -153,17 +169,34 @@ async def _corpus(source: str, pool: ModelPool) -> Corpus:
 
         encoder, _ = await pool.encoder(None)
         await asyncio.to_thread(ensure_demo_index, encoder)
-    return await asyncio.to_thread(load_corpus, [source])
+    from embedlab.stores import list_indexes
+
+    if source not in await asyncio.to_thread(list_indexes):
+        raise IndexNotFoundError(
+            f"No index named {source!r} to map. Map 'demo', 'news', an index (GET "
+            "/lab/maps/sources), or send your own texts as 'texts'."
+        )
+    return await asyncio.to_thread(index_corpus, source)
 
 
 @router.post("")
 async def make_map(req: MapRequest, request: Request) -> dict[str, Any]:
-    """Build (or read from the cache) a map; returns its figure, trust, clusters, outliers."""
+    """Build (or read from the cache) a map; returns its figure, trust, clusters, outliers.
+
+    One of the long jobs: a 429 when the server already runs its limit of them.
+    """
+    async with long_job(request, "map"):
+        return await _make_map(req, request)
+
+
+async def _make_map(req: MapRequest, request: Request) -> dict[str, Any]:
     pool = get_pool(request)
-    corpus = await _corpus(req.source, pool)
+    corpus = await _corpus(req, request, pool)
     index = corpus.index
-    model = getattr(index, "model_name", None) if index is not None else req.model
-    encoder, _ = await pool.encoder(model)
+    if index is not None:  # the index's own model, as the operator indexed it
+        encoder, _ = await pool.encoder(index.model_name, trusted=True)
+    else:
+        encoder, _ = await pool.encoder(req.model)
     if req.color_by not in {"cluster", "trust", "outlier"}:
         corpus.field_values(req.color_by)
     clusters: int | str = req.clusters if req.clusters == "auto" else int(req.clusters)
@@ -186,7 +219,7 @@ async def make_map(req: MapRequest, request: Request) -> dict[str, Any]:
         progress=progress,
     )
     progress("done", 1.0)
-    map_id = f"{req.source}:{m.key[:12]}"
+    map_id = f"{'texts' if req.texts is not None else req.source}:{m.key[:12]}"
     _MAPS[map_id] = (m, encoder.info.name)
     _MAPS.move_to_end(map_id)
     while len(_MAPS) > _KEEP:
@@ -209,9 +242,11 @@ async def recolour(map_id: str, req: FigureRequest) -> dict[str, Any]:
 
 
 @router.get("/{map_id}/neighbours/{row}")
-async def neighbours(map_id: str, row: int, k: int = 10) -> dict[str, Any]:
+async def neighbours(map_id: str, row: int, k: int = Query(10, ge=1, le=100)) -> dict[str, Any]:
     """Point ``row`` and its ``k`` true nearest neighbours in the full space, with map coords."""
     m, _ = _get(map_id)
+    if not 0 <= row < len(m.corpus):
+        raise InputError(f"Map {map_id!r} has points 0 to {len(m.corpus) - 1}; no point {row}.")
     found = m.neighbours(row, k=k)
     return {"point": _point(m, row), "neighbours": [_point(m, j, s) for j, s in found]}
 
@@ -220,7 +255,7 @@ async def neighbours(map_id: str, row: int, k: int = 10) -> dict[str, Any]:
 async def place_query(map_id: str, req: QueryRequest, request: Request) -> dict[str, Any]:
     """Embed ``text`` as a query, place it on the map and list its nearest documents."""
     m, model = _get(map_id)
-    vec = await get_pool(request).embed(model, [req.text], "query")
+    vec = await get_pool(request).embed(model, [req.text], "query", trusted=True)
     q: QueryPlacement = await asyncio.to_thread(m.place_vector, req.text, vec, req.k)
     return {
         "text": q.text,

@@ -17,6 +17,7 @@ from embedlab.search.cache import cached_dense
 from embedlab.search.costs import measure_costs
 from embedlab.search.pipeline import search
 from embedlab.search.rerank import RERANK_CANDIDATES
+from embedlab.server.access import policy_of
 from embedlab.server.models import get_pool
 from embedlab.server.routes.lab import fig_json
 
@@ -30,7 +31,11 @@ class SearchBody(BaseModel):
     query: str = Field(..., description="What to look for.")
     k: int = Field(10, ge=1, le=200)
     mode: str = Field("hybrid", description="dense, bm25 or hybrid.")
-    rerank: str | None = Field(None, description="Cross-encoder folder or hub id.")
+    rerank: str | None = Field(
+        None,
+        description="A trained reranker's name (in embedlab's home/models) or one the server "
+        "was started with (--rerankers); never a path.",
+    )
     rerank_candidates: int = Field(RERANK_CANDIDATES, ge=1, le=500)
     dims: int | None = Field(None, ge=1, description="Matryoshka first stage dims.")
     quantize: str | None = Field(None, description="int8 or binary first stage.")
@@ -62,10 +67,10 @@ def indexes() -> dict[str, Any]:
 
 async def _query_vector(request: Request, index: Any, query: str) -> tuple[Any, Any]:
     pool = get_pool(request)
-    encoder, _ = await pool.encoder(index.model_name)
+    encoder, _ = await pool.encoder(index.model_name, trusted=True)  # the index's own model
     if not query.strip():
         return encoder, None
-    vectors = await pool.embed(index.model_name, [query], "query")
+    vectors = await pool.embed(index.model_name, [query], "query", trusted=True)
     return encoder, vectors[0]
 
 
@@ -75,7 +80,9 @@ async def run_search(body: SearchBody, request: Request) -> dict[str, Any]:
     from embedlab.figures.search import rank_movement_figure
     from embedlab.stores import open_index
 
-    index = await asyncio.to_thread(open_index, body.index)
+    policy = policy_of(request)
+    reranker = policy.reranker(body.rerank)  # refused before anything is opened
+    index = await asyncio.to_thread(open_index, policy.index(body.index))
     encoder, qv = (None, None)
     if body.mode != "bm25":
         encoder, qv = await _query_vector(request, index, body.query)
@@ -83,7 +90,7 @@ async def run_search(body: SearchBody, request: Request) -> dict[str, Any]:
     def run() -> Any:
         return search(
             index, body.query, encoder=encoder, query_vector=qv, k=body.k, mode=body.mode,
-            rerank=body.rerank or None, rerank_candidates=body.rerank_candidates,
+            rerank=reranker, rerank_candidates=body.rerank_candidates,
             dims=body.dims, quantize=body.quantize or None, filters=body.filters or None,
         )  # fmt: skip
 
@@ -101,7 +108,7 @@ async def costs(body: CostsBody, request: Request) -> dict[str, Any]:
 
     if not body.query.strip():
         raise EmptyInputError("The query is empty: the timings need one to run.")
-    index = await asyncio.to_thread(open_index, body.index)
+    index = await asyncio.to_thread(open_index, policy_of(request).index(body.index))
     encoder, qv = await _query_vector(request, index, body.query)
     index.check_model(encoder)
 
