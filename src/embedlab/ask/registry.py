@@ -23,7 +23,8 @@ from embedlab.errors import ModelNotInstalledError, UnknownModelError
 DEFAULT_CHAT = "local"
 ENTRY_POINT_GROUP = "embedlab.chat"
 
-_LOCK = threading.RLock()
+_LOCK = threading.RLock()  # the table and the cache
+_LOADING: dict[tuple[str, tuple[tuple[str, Any], ...]], threading.Lock] = {}  # one per model
 _CACHE: dict[tuple[str, tuple[tuple[str, Any], ...]], ChatModel] = {}
 _TABLE: dict[str, ChatSpec] = {}
 
@@ -106,6 +107,10 @@ def load_chat(name: str = DEFAULT_CHAT, **options: Any) -> ChatModel:
     with _LOCK:
         if key in _CACHE:
             return _CACHE[key]
+        loading = _LOADING.setdefault(key, threading.Lock())
+    with loading:  # one load per model; listing and other models are not held up meanwhile
+        if key in _CACHE:
+            return _CACHE[key]
         spec = find_chat_spec(name)
         if spec is None:
             raise UnknownModelError(
@@ -126,7 +131,8 @@ def load_chat(name: str = DEFAULT_CHAT, **options: Any) -> ChatModel:
         else:
             model = loader(**options)
         model.load_seconds = time.perf_counter() - start
-        _CACHE[key] = model
+        with _LOCK:
+            _CACHE[key] = model
         return model
 
 

@@ -62,8 +62,7 @@ OLLAMA = ChatSpec(
 
 OPENAI = ChatSpec(
     name="openai",
-    description="an OpenAI-compatible chat model (POST /v1/chat/completions): OpenAI, vLLM, "
-    "llama.cpp, LM Studio; OPENAI_BASE_URL / OPENAI_API_KEY",
+    description="an OpenAI-compatible chat model (POST /v1/chat/completions), OPENAI_BASE_URL",
     loader="embedlab.ask.remote:load_openai_chat",
     prefix=True,
     requires=("httpx",),

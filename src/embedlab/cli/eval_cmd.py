@@ -304,3 +304,7 @@ def cost_cmd(
 
 
 COMMANDS: list[click.Command] = [eval_group]
+
+from embedlab.cli.eval_rag_cmd import rag_cmd  # noqa: E402 (its own module, kept short here)
+
+eval_group.add_command(rag_cmd)

@@ -32,6 +32,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "train_cmd",
     "eval_cmd",
     "search_cmd",
+    "ask_cmd",
 )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from embedlab.ask.registry import list_chat_models
 from embedlab.cli.common import echo_json, json_option, table
 from embedlab.models.registry import CATALOGUE, PREFIXES, is_installed
 
@@ -11,7 +12,7 @@ from embedlab.models.registry import CATALOGUE, PREFIXES, is_installed
 @click.command("models")
 @json_option
 def models_command(as_json: bool) -> None:
-    """List the models embedlab can load, whether each is installed, its dims and size."""
+    """List the embedding and chat models embedlab can load, and whether each is installed."""
     rows = [
         {
             "name": s.name,
@@ -25,8 +26,9 @@ def models_command(as_json: bool) -> None:
         }
         for s in CATALOGUE
     ]
+    chats = list_chat_models()
     if as_json:
-        echo_json(rows)
+        echo_json(rows + [{**c, "kind": "chat"} for c in chats])
         return
     click.echo(
         table(
@@ -47,6 +49,22 @@ def models_command(as_json: bool) -> None:
     missing = [r for r in rows if not r["installed"]]
     for r in missing:
         click.echo(f"  to install {r['name']}: {r['install']}")
+    click.echo("\nChat models (embedlab ask --chat NAME):")
+    click.echo(
+        table(
+            [
+                (
+                    c["name"],
+                    "yes" if c["installed"] else "no",
+                    c["context_window"] or "-",
+                    c["size_mb"] or "-",
+                    c["description"],
+                )
+                for c in chats
+            ],
+            ["chat model", "installed", "window", "MB", "description"],
+        )
+    )
 
 
 COMMANDS = [models_command]
