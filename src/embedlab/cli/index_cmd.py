@@ -10,10 +10,11 @@ from embedlab.cli.common import echo_json, json_option, model_option, table
 from embedlab.search.chunking import SPLITTERS, ChunkSettings
 from embedlab.stores import (
     WriteReport,
+    check_index,
     create_index,
     drop_index,
-    list_indexes,
     open_index,
+    survey_indexes,
     update_index,
 )
 
@@ -54,7 +55,8 @@ def _report(report: WriteReport, as_json: bool) -> None:
     if report.skipped:
         click.echo(f"Skipped {len(report.skipped)}:")
         for s in report.skipped:
-            click.echo(f"  {s.path}: {s.reason}")
+            line = getattr(s, "line", None)
+            click.echo(f"  {s.path}:{line}: {s.reason}" if line else f"  {s.path}: {s.reason}")
 
 
 @click.group("index")
@@ -129,16 +131,29 @@ def update_command(name: str, quiet: bool, as_json: bool) -> None:
 @index_group.command("list")
 @json_option
 def list_command(as_json: bool) -> None:
-    """List the indexes with their model and size."""
-    stats = [open_index(n).stats() for n in list_indexes()]
+    """List the indexes with their model and size (a damaged one with the reason)."""
+    entries = survey_indexes()
     if as_json:
-        echo_json([s.to_dict() for s in stats])
+        echo_json(
+            [
+                e.stats.to_dict() if e.stats else {"name": e.name, "damaged": e.problem}
+                for e in entries
+            ]
+        )
         return
-    if not stats:
+    if not entries:
         click.echo("No indexes yet: 'embedlab index create NAME PATH...'.")
         return
-    rows = [(s.name, s.model, s.documents, s.chunks, s.dims, _size(s.bytes_on_disk)) for s in stats]
-    click.echo(table(rows, ["index", "model", "docs", "chunks", "dims", "disk"]))
+    rows = [
+        (s.name, s.model, s.documents, s.chunks, s.dims, _size(s.bytes_on_disk))
+        if (s := e.stats)
+        else (e.name, "DAMAGED", "-", "-", "-", "-")
+        for e in entries
+    ]
+    click.echo(table(rows, ["index", "model", "files", "chunks", "dims", "disk"]))
+    for e in entries:
+        if e.stats is None:
+            click.echo(f"{e.name}: {e.problem}")
 
 
 @index_group.command("info")
@@ -169,10 +184,41 @@ def info_command(name: str, as_json: bool) -> None:
         click.echo(f"{k:<12} {v}")
 
 
+@index_group.command("check")
+@click.argument("name")
+@json_option
+def check_command(name: str, as_json: bool) -> None:
+    """Check index NAME: row counts, segment sizes and checksums, SQLite integrity, model
+    fingerprint. Exit status 1 when something is wrong."""
+    r = check_index(name)
+    if as_json:
+        echo_json(r.to_dict())
+    else:
+        ok_segments = sum(s.status == "ok" for s in r.segments)
+        lines = [
+            ("index", f"{r.name} ({r.folder})"),
+            ("sqlite", r.integrity or "-"),
+            ("schema", r.schema_version or "-"),
+            ("model", f"{r.model or '-'} (fingerprint {r.fingerprint or '-'})"),
+            ("files", r.documents),
+            ("chunks", r.chunks),
+            ("segments", f"{ok_segments} of {len(r.segments)} match their size and checksum"),
+        ]
+        for k, v in lines:
+            click.echo(f"{k:<12} {v}")
+        for note in r.notes:
+            click.echo(f"note: {note}")
+        for problem in r.problems:
+            click.echo(f"PROBLEM: {problem}")
+        click.echo("OK" if r.ok else f"{len(r.problems)} problem(s) found.")
+    if not r.ok:
+        raise SystemExit(1)
+
+
 @index_group.command("drop")
 @click.argument("name")
 def drop_command(name: str) -> None:
-    """Delete index NAME (your source files are not touched)."""
+    """Delete index NAME, damaged or not (your source files are not touched)."""
     drop_index(name)
     click.echo(f"Dropped index {name!r}.")
 

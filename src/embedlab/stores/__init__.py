@@ -4,20 +4,33 @@ The embedded store (SQLite in WAL mode + immutable ``.npy`` vector segments, one
 index under ``home()/indexes``) is the zero set-up default.
 """
 
-from embedlab.stores.api import create_index, drop_index, list_indexes, open_index, update_index
+from embedlab.stores.api import (
+    IndexEntry,
+    create_index,
+    drop_index,
+    list_indexes,
+    open_index,
+    survey_indexes,
+    update_index,
+)
 from embedlab.stores.base import Chunk, Index, IndexStats
+from embedlab.stores.check import CheckReport, check_index
 from embedlab.stores.embedded import EmbeddedIndex
 from embedlab.stores.writer import WriteReport
 
 __all__ = [
+    "CheckReport",
     "Chunk",
     "EmbeddedIndex",
     "Index",
+    "IndexEntry",
     "IndexStats",
     "WriteReport",
+    "check_index",
     "create_index",
     "drop_index",
     "list_indexes",
     "open_index",
+    "survey_indexes",
     "update_index",
 ]
