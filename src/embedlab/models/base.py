@@ -104,7 +104,8 @@ class Encoder(ABC):
     """Text in, vectors out: ``embed(texts, role) -> float32 (n, dims)``.
 
     Subclasses set :attr:`info` and implement :meth:`_embed`; they may implement
-    :meth:`count_tokens` when they have a tokenizer.
+    :meth:`count_tokens` and :meth:`token_spans` when they have a tokenizer, so that texts
+    are counted and chunked by the model's own tokens.
     """
 
     info: ModelInfo
@@ -142,6 +143,15 @@ class Encoder(ABC):
         """Tokens per text as the model sees it (special tokens and prefix included).
 
         ``None`` when the backend has no tokenizer (remote servers).
+        """
+        return None
+
+    def token_spans(self, text: str) -> list[tuple[int, int]] | None:
+        """(start, end) character offsets in ``text`` of each token the model reads.
+
+        Special tokens and the role prefix are left out (:meth:`count_tokens` of ``""``
+        counts them). ``None`` when the backend has no tokenizer (remote servers, word
+        tables): the chunker then counts words instead.
         """
         return None
 

@@ -124,6 +124,11 @@ class OnnxEncoder(Encoder):
         encodings = self._counter.encode_batch([prefix + t for t in texts])
         return [len(e.ids) for e in encodings]
 
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        """Token character spans from the MiniLM ``tokenizer.json`` (the one it embeds with)."""
+        enc = self._counter.encode(text, add_special_tokens=False)
+        return [(int(a), int(b)) for a, b in enc.offsets if b > a]
+
 
 def _open(
     model_path: Path, key: str, name: str, recipe: OnnxRecipe, threads: int | None

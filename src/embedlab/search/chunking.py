@@ -6,8 +6,10 @@ tokens shared between neighbours; cuts fall at a sentence end when one is in the
 half of the window, else at a word start. ``paragraph`` and ``sentence`` make one chunk per
 paragraph or sentence, and split any that is still over the limit by tokens.
 
-When the encoder has no tokenizer (remote servers, word vectors), words stand in for
-tokens, with a safety margin.
+Every encoder that has a tokenizer exposes it through :meth:`Encoder.token_spans` (the
+sentence-transformers and ONNX backends alike), so one chunker cuts every model's texts by
+that model's own tokens. When the encoder has none (remote servers, word vectors), words
+stand in for tokens, with a safety margin.
 """
 
 from __future__ import annotations
@@ -72,9 +74,8 @@ class TokenSpans:
     """Token character spans of a text, from the model's tokenizer (or words as a stand-in)."""
 
     def __init__(self, encoder: Encoder | None) -> None:
-        tok = getattr(getattr(encoder, "model", None), "tokenizer", None)
-        self._tokenizer = tok if getattr(tok, "is_fast", False) else None
-        self.exact = self._tokenizer is not None
+        self._encoder = encoder
+        self.exact = encoder is not None and encoder.token_spans("a b") is not None
         overhead = None
         if encoder is not None:
             try:
@@ -87,12 +88,10 @@ class TokenSpans:
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """(start, end) character offsets of each token of ``text``, specials excluded."""
-        if self._tokenizer is None:
+        spans = self._encoder.token_spans(text) if self.exact and self._encoder else None
+        if spans is None:
             return [m.span() for m in _WORD.finditer(text)]
-        enc = self._tokenizer(
-            text, add_special_tokens=False, return_offsets_mapping=True, verbose=False
-        )
-        return [(int(a), int(b)) for a, b in enc["offset_mapping"] if b > a]
+        return spans
 
     def budget(self, chunk_tokens: int) -> int:
         """Content tokens (or words) that fit in one chunk of ``chunk_tokens``."""
