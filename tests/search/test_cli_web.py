@@ -7,9 +7,9 @@ import asyncio
 import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -70,16 +70,26 @@ def _client() -> Any:
 
     from embedlab.server.app import create_app
 
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app()), base_url="http://127.0.0.1")
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app()), base_url="http://127.0.0.1"
+    )
 
 
-def test_web_search_route(cli_index: str, news: Any) -> None:
+def test_web_search_route(cli_index: str, news: Any, minilm: Any) -> None:
     # A thread of its own: Playwright's sync API may hold an event loop in this one.
     with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, _web_checks(cli_index, news)).result()
+        hits = pool.submit(asyncio.run, _web_checks(cli_index, news)).result()
+    # the dense scores shown are the cosines of the query and each chunk, recomputed here
+    query = news.titles[7]
+    q = minilm.embed(query, role="query")[0]
+    d = minilm.embed([h["chunk"]["text"] for h in hits], role="document")
+    np.testing.assert_allclose([h["score"] for h in hits], d @ q, atol=1e-4)
+    assert [h["rank"] for h in hits] == list(range(1, len(hits) + 1))
+    assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
+    assert hits[0]["chunk"]["title"] == query
 
 
-async def _web_checks(cli_index: str, news: Any) -> None:
+async def _web_checks(cli_index: str, news: Any) -> list[dict[str, Any]]:
     async with _client() as client:
         r = await client.get("/lab/search/indexes")
         assert r.status_code == 200 and cli_index in [i["name"] for i in r.json()["indexes"]]
@@ -98,11 +108,34 @@ async def _web_checks(cli_index: str, news: Any) -> None:
         )
         assert r.status_code == 200, r.text
         rows = r.json()["rows"]
-        assert {(row["dims"], row["quantize"]) for row in rows} >= {(384, None), (384, "binary")}
+        sizes = {(row["dims"], row["quantize"]): row["bytes_per_vector"] for row in rows}
+        assert sizes[(384, None)] == 384 * 4 and sizes[(384, "binary")] == 384 // 8
         assert all(row["bytes_per_vector"] > 0 and row["ms_p50"] > 0 for row in rows)
+        r = await client.post(
+            "/lab/search",
+            json={"index": cli_index, "query": news.titles[7], "k": 5, "mode": "dense"},
+        )
+        assert r.status_code == 200, r.text
+        hits: list[dict[str, Any]] = r.json()["result"]["hits"]
+        assert len(hits) == 5
+        return hits
 
 
-def test_search_page_is_listed() -> None:
-    static = Path(__file__).resolve().parents[2] / "src/embedlab/server/static"
-    assert (static / "search.html").exists()
-    assert "search.html" in (static / "common.js").read_text()
+def test_search_page_is_served_and_listed() -> None:
+    """The app serves the Search page with the controls its script drives, the script calls
+    the search routes, and the navigation links to it."""
+
+    async def fetch() -> tuple[Any, Any]:
+        async with _client() as client:
+            return await client.get("/static/search.html"), await client.get("/static/common.js")
+
+    with ThreadPoolExecutor(1) as pool:
+        page, common = pool.submit(asyncio.run, fetch()).result()
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    html = page.text
+    for control in ("index", "query", "k", "go", "hits", "movement", "measure", "costs"):
+        assert f'id="{control}"' in html, control
+    for route in ('"/lab/search"', '"/lab/search/costs"', '"/lab/search/indexes"'):
+        assert route in html, route
+    assert common.status_code == 200
+    assert 'href: "/static/search.html"' in common.text
