@@ -7,8 +7,8 @@ index generation; the BM25 index and the FAISS ANN index are also persisted unde
 
 from __future__ import annotations
 
-import shutil
 import threading
+from pathlib import Path
 from typing import Any
 
 from embedlab.search.dense import DenseIndex
@@ -32,13 +32,38 @@ def cached_dense(index: Any, generation: int) -> DenseIndex:
             return hit[1]
         dense = DenseIndex(index.vectors())
         if dense.n >= dense.ann_threshold:
-            base = index.folder / "ann"
-            path = base / f"gen-{generation}.faiss"
-            if not dense.load_ann(path):
-                shutil.rmtree(base, ignore_errors=True)
-                dense.save_ann(path)
+            persist_ann(dense, index.folder / "ann", generation)
         _DENSE[key] = (generation, dense)
         return dense
+
+
+def persist_ann(dense: DenseIndex, base: Path, generation: int) -> None:
+    """Open ``base/gen-N.faiss`` into ``dense``, or build it and save it there.
+
+    An unreadable file (half written by a full disk, a kill) is rebuilt; other generations'
+    files are removed; a folder that cannot be written (read-only, full) keeps the ANN index
+    in memory only.
+    """
+    path = base / f"gen-{generation}.faiss"
+    if dense.load_ann(path):
+        return
+    dense.ann_index()  # build (and tune) it before touching the files
+    try:
+        if base.is_dir():
+            for old in base.iterdir():
+                if old.name.startswith("gen-") and _generation(old.name) < generation:
+                    old.unlink(missing_ok=True)
+        dense.save_ann(path)
+    except OSError:
+        pass  # served from memory; the next process tries again
+
+
+def _generation(name: str) -> int:
+    """N of a ``gen-N.*`` cache file (-1 when unparsable: removed as stale)."""
+    try:
+        return int(name.removeprefix("gen-").split(".")[0])
+    except ValueError:
+        return -1
 
 
 def cached_bm25(index: Any, generation: int) -> BM25Index:

@@ -29,7 +29,9 @@ Row positions (0..n-1) are returned; callers map them to chunk ids.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -176,26 +178,42 @@ class DenseIndex:
         return self._cache["ann"]
 
     def save_ann(self, path: Path) -> None:
-        """Write the ANN index (with its tuned ``nprobe``) to ``path``."""
+        """Write the ANN index (with its tuned ``nprobe``) to ``path``.
+
+        Each file is written under a temporary name unique to this process and renamed into
+        place (``os.replace``), so a reader sees a whole file or none, never half of one (a
+        full disk, a kill, another process writing the same cache).
+
+        :raises OSError: when it cannot be written; no partial file is left.
+        """
         import faiss
 
-        path.parent.mkdir(parents=True, exist_ok=True)
         index = self.ann_index()
-        faiss.write_index(index, str(path))
-        path.with_suffix(".nprobe").write_text(str(index.nprobe))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nprobe = path.with_suffix(".nprobe")
+        with _temporary(path) as tmp_index, _temporary(nprobe) as tmp_nprobe:
+            faiss.write_index(index, str(tmp_index))
+            tmp_nprobe.write_text(str(index.nprobe))
+            os.replace(tmp_nprobe, nprobe)  # nprobe first: an index is never without it
+            os.replace(tmp_index, path)
 
     def load_ann(self, path: Path) -> bool:
-        """Use a saved ANN index if ``path`` exists and fits; returns whether it was used."""
+        """Use a saved ANN index if ``path`` exists, can be read and fits; returns whether it
+        was used (an unreadable file, e.g. half written before a crash, is ignored)."""
         import faiss
 
         if not path.exists():
             return False
-        index: Any = faiss.read_index(str(path))
+        try:
+            index: Any = faiss.read_index(str(path))
+            nprobe = path.with_suffix(".nprobe")
+            probes = int(nprobe.read_text()) if nprobe.exists() else None
+        except (RuntimeError, OSError, ValueError):  # faiss raises RuntimeError on bad data
+            return False
         if index.ntotal != self.n or index.d != self.dims:
             return False
-        nprobe = path.with_suffix(".nprobe")
-        if nprobe.exists():
-            index.nprobe = int(nprobe.read_text())
+        if probes is not None:
+            index.nprobe = probes
         self._cache["ann"] = index
         return True
 
@@ -282,6 +300,16 @@ FIRST_STAGES: dict[str | None, Callable[..., tuple[np.ndarray, np.ndarray]]] = {
     "int8": DenseIndex._stage_int8,
     "binary": DenseIndex._stage_binary,
 }
+
+
+@contextlib.contextmanager
+def _temporary(path: Path) -> Iterator[Path]:
+    """A temporary name next to ``path``, unique to this process; removed if left over."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{id(path):x}.tmp")
+    try:
+        yield tmp
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def default_candidates(k: int, quantize: str | None, dims: int | None, full: int) -> int:

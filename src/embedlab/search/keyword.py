@@ -24,7 +24,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
+import shutil
+import tempfile
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -180,24 +183,43 @@ class BM25Index:
         """The index for ``generation`` under ``folder/bm25/gen-N``, built once.
 
         :param texts_fn: called (no arguments) for the texts when the index must be built.
-        Older generations are removed, so the BM25 index never lags the chunks it describes.
-        """
-        import shutil
 
+        Safe with several processes at once and with faults: each writer saves into its own
+        temporary folder and renames it into place; a process that loses that race uses the
+        winner's copy; a copy that cannot be read (half written, damaged) is rebuilt; a
+        folder that cannot be written (read-only home, full disk) leaves the index in memory
+        only. Older generations are removed, so the BM25 index never lags the chunks.
+        """
         base = folder / "bm25"
         target = base / f"gen-{generation}"
         if (target / "embedlab.json").exists():
-            return cls.load(target)
+            try:
+                return cls.load(target)
+            except Exception:  # noqa: BLE001 - any unreadable copy is rebuilt below
+                shutil.rmtree(target, ignore_errors=True)
         index = cls(list(texts_fn()))
-        tmp = base / f".tmp-gen-{generation}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        index.save(tmp)
-        shutil.rmtree(target, ignore_errors=True)
-        tmp.rename(target)
-        for old in base.glob("gen-*"):
-            if old != target:
+        try:
+            base.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=f".tmp-gen-{generation}-", dir=base))
+        except OSError:
+            return index  # cannot write here: serve from memory
+        try:
+            index.save(tmp)
+            os.rename(tmp, target)  # atomic; fails if another process renamed first
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)
+            return index  # lost the race, or no room: this copy in memory is as good
+        for old in base.iterdir():
+            if old.name.startswith("gen-") and _generation(old.name) < generation:
                 shutil.rmtree(old, ignore_errors=True)
         return index
+
+
+def _generation(name: str) -> int:
+    try:
+        return int(name.removeprefix("gen-"))
+    except ValueError:
+        return -1
 
 
 def okapi_idf(df: int, n: int) -> float:
