@@ -21,4 +21,8 @@ ROUTER_MODULES: tuple[str, ...] = (
     "train",
     "evaluate",
     "search",
+    "ollama_chat",
+    "openai_chat",
+    "ask",
+    "connect",
 )

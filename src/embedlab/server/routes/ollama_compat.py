@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from embedlab.errors import TextTooLongError
 from embedlab.models.registry import CATALOGUE, is_installed
+from embedlab.server.chat import chat_model_names
 from embedlab.server.models import get_pool
 from embedlab.server.responses import error_body, json_response
 from embedlab.server.routes._common import strip_tag, text_list, usage_tokens
@@ -89,7 +90,8 @@ async def embeddings_legacy(body: LegacyEmbeddingsRequest, request: Request) -> 
 
 @router.get("/api/tags")
 async def tags() -> dict[str, Any]:
-    """The installed models in Ollama's ``/api/tags`` shape."""
+    """The installed models in Ollama's ``/api/tags`` shape: embedding models, then the chat
+    models (``local``, and ``rag:INDEX`` for each index)."""
     now = datetime.now(UTC).isoformat()
     rows = []
     for s in CATALOGUE:
@@ -111,4 +113,11 @@ async def tags() -> dict[str, Any]:
                 },
             }
         )
+    for name in chat_model_names():  # chat: the local model, and each index as rag:INDEX
+        rows.append(
+            {"name": name, "model": name, "modified_at": now, "size": 0, "digest": "",
+             "details": {"format": "gguf" if not name.startswith("rag:") else "rag",
+                         "family": "chat", "families": ["chat"], "parameter_size": "",
+                         "quantization_level": ""}}
+        )  # fmt: skip
     return {"models": rows}

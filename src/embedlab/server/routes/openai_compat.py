@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from embedlab.models.registry import CATALOGUE, is_installed
+from embedlab.server.chat import chat_model_names
 from embedlab.server.models import get_pool
 from embedlab.server.responses import json_response
 from embedlab.server.routes._common import text_list, usage_tokens
@@ -71,11 +72,16 @@ async def embeddings(body: EmbeddingsRequest, request: Request) -> Response:
 
 @router.get("/v1/models")
 async def models(request: Request) -> dict[str, Any]:
-    """The installed models, in OpenAI's model-list shape."""
+    """The installed models, in OpenAI's model-list shape; ``kind`` (an embedlab extension)
+    says ``embedding`` or ``chat`` (``local``, and ``rag:INDEX`` for each index)."""
     loaded = set(get_pool(request).loaded())
     extra = [n for n in loaded if all(n != s.name for s in CATALOGUE)]
     names = [s.name for s in CATALOGUE if is_installed(s)] + extra
+    rows = [(n, "embedding") for n in names] + [(n, "chat") for n in chat_model_names()]
     return {
         "object": "list",
-        "data": [{"id": n, "object": "model", "created": 0, "owned_by": "embedlab"} for n in names],
+        "data": [
+            {"id": n, "object": "model", "created": 0, "owned_by": "embedlab", "kind": kind}
+            for n, kind in rows
+        ],
     }

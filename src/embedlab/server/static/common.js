@@ -27,6 +27,7 @@ const PAGES = [
   { id: "train", title: "Train", href: "/static/train.html" },
   { id: "measure", title: "Measure", href: "/static/measure.html" },
   { id: "search", title: "Search", href: "/static/search.html" },
+  { id: "ask", title: "Ask", href: "/static/ask.html" },
 ];
 
 function el(tag, attrs, ...children) {

@@ -1,0 +1,90 @@
+"""The Ask page in a real Chromium against the live server: the answer streams in, its
+citations link to the sources, the prompt view shows the context budget, and "what if"
+reruns with other stages and shows what changed. Screenshot: test-output/ask-page.png."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from embedlab.models import Encoder
+
+pytestmark = pytest.mark.browser
+
+TIMEOUT = 240_000
+#: the page's answer grows once per token event; counted by a MutationObserver
+COUNT_UPDATES = """() => {
+  window.answerUpdates = 0;
+  new MutationObserver(() => { window.answerUpdates += 1; })
+    .observe(document.getElementById('answer'), {childList: true, characterData: true, subtree: true});
+}"""
+
+
+@pytest.fixture(scope="module")
+def demo(minilm: Encoder) -> str:
+    from embedlab.data.demo_corpus import ensure_demo_index
+
+    return ensure_demo_index(minilm).name
+
+
+@pytest.fixture(scope="module")
+def local_chat() -> Any:
+    from embedlab.ask import load_chat
+
+    return load_chat("local")  # the live server in this process shares this copy
+
+
+def test_ask_page(
+    page: Any, live_server: str, demo: str, local_chat: Any, test_output: Path
+) -> None:
+    page.goto(f"{live_server}/static/ask.html")
+    assert page.locator("#nav a[data-page='ask']").count() == 1
+    assert "135M" in page.inner_text("#tiny-note")
+    page.wait_for_selector(f"#index option[value='{demo}']", state="attached")
+    page.wait_for_selector("#chat option[value='local']", state="attached")
+    page.wait_for_selector("#servers li")  # Ollama at its default address: listed, up or down
+    page.select_option("#index", demo)
+    page.fill("#question", "How long should rice simmer on the lowest heat?")
+    page.fill("#max-tokens", "40")
+    page.fill("#k", "4")
+    page.evaluate(COUNT_UPDATES)
+    page.click("#go")
+    page.wait_for_selector("#step-answer.done", timeout=TIMEOUT)
+    assert page.locator("#error").is_hidden(), page.inner_text("#error")
+    # streamed: the answer grew in many steps before the final rendering
+    assert page.evaluate("window.answerUpdates") > 5
+    assert page.inner_text("#answer").strip()
+    assert "tokens/s" in page.inner_text("#answer-stats")
+    assert "first token" in page.inner_text("#answer-stats")
+    # the pipeline: vector figure, hits, rank movement, budget bar and the exact prompt
+    assert "384 dimensions" in page.inner_text("#vector-info")
+    assert page.locator("#vector .main-svg").count() >= 1
+    assert page.locator("#hits tr[data-chunk]").count() == 4
+    assert page.locator("#movement .main-svg").count() >= 1
+    assert page.locator("#budget div").count() >= 4
+    assert "context budget" in page.inner_text("#budget-text")
+    prompt = page.locator("#prompt").text_content()
+    assert "How long should rice simmer" in prompt and "[1]" in prompt
+    # sources: numbered in the prompt's order; every citation in the answer links to one
+    sources = page.locator("#sources li")
+    assert sources.count() >= 1
+    assert "rice" in page.inner_text("#sources").lower()
+    links = page.locator("#answer a.cite")
+    for i in range(links.count()):
+        target = links.nth(i).get_attribute("href")
+        assert target and page.locator(target).count() == 1, target
+    page.screenshot(path=str(test_output / "ask-page.png"), full_page=True)
+
+    # what if: BM25 only, two chunks: the prompt's sources and the answer are compared
+    page.check("#whatif-on")
+    page.select_option("#wi-mode", "bm25")
+    page.fill("#wi-k", "2")
+    page.click("#whatif")
+    page.wait_for_selector("#whatif-panel:not([hidden])", timeout=TIMEOUT)
+    summary = page.inner_text("#whatif-summary")
+    assert "mode hybrid → bm25" in summary and "k 4 → 2" in summary
+    assert page.locator("#sources li").count() <= 2
+    assert page.inner_text("#wi-before").strip()
+    page.screenshot(path=str(test_output / "ask-page-whatif.png"), full_page=True)
