@@ -127,7 +127,14 @@ def make_cmd(
 @click.option(
     "--quantize", default="none", show_default=True, help="Comma-separated: none, int8, binary."
 )
-@click.option("-k", "k", default=10, show_default=True, help="Results per query (deepest cutoff).")
+@click.option(
+    "-k",
+    "k",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="Results per query (deepest cutoff).",
+)
 @click.option(
     "--reranker", default=None, help="Cross-encoder name or folder (for the rerank mode)."
 )
@@ -208,7 +215,11 @@ def retrieval_cmd(
     help="Word-pair file(s) (default: WordSim-353). Repeatable.",
 )
 @click.option(
-    "--restrict-vocab", default=300000, show_default=True, help="Only the first N words count."
+    "--restrict-vocab",
+    type=click.IntRange(min=1),
+    default=300000,
+    show_default=True,
+    help="Only the first N words count.",
 )
 @click.option(
     "--method", "methods", default="3cosadd", show_default=True, help="3cosadd, 3cosmul or both."
@@ -250,7 +261,12 @@ def sentences_cmd(models: str, out: Path | None, as_json: bool) -> None:
 
 @eval_group.command("cost")
 @click.option(
-    "-n", "--documents", "n", type=int, required=True, help="Number of documents (vectors)."
+    "-n",
+    "--documents",
+    "n",
+    type=click.IntRange(min=1),
+    required=True,
+    help="Number of documents (vectors).",
 )
 @click.option("--model", "-m", default="minilm", show_default=True)
 @click.option("--dims", default=None, help="Comma-separated sizes (default: the model's).")

@@ -17,7 +17,7 @@ from embedlab.explore.analogy import METHODS, analogy
 from embedlab.explore.compare import compare_models, inspect_across
 from embedlab.explore.inspect import TextInspection, inspect_texts, vector_picture
 from embedlab.explore.similarity import score_matrix, score_pair
-from embedlab.models.base import ROLES
+from embedlab.models.base import ROLES, as_text_list
 from embedlab.models.registry import load_model
 from embedlab.vectors.similarity import METRICS
 
@@ -98,6 +98,7 @@ def _echo_inspection(ins: TextInspection, normalized: bool) -> None:
 @json_option
 def embed_command(text: str, model: str, role: str, no_truncate: bool, as_json: bool) -> None:
     """Embed TEXT and show its vector: stats, tokens, timing and a picture of every dim."""
+    as_text_list(text)  # an empty text is refused before the model loads
     encoder = load_model(model)
     ins = inspect_texts(encoder, text, role=role, truncate=not no_truncate)[0]
     if as_json:
@@ -144,7 +145,7 @@ def similarity_command(
         raise click.UsageError("Give either two texts or --file, not both.")
     if csv_out is not None and file is None:
         raise click.UsageError("--csv writes the matrix of --file: add --file.")
-    lines = _read_lines(file) if file is not None else []  # before the model loads
+    lines = _read_lines(file) if file is not None else as_text_list(texts)  # before the model
     encoder = load_model(model)
     if file is None:
         pair = score_pair(encoder, texts[0], texts[1], metric=metric, role=role)

@@ -178,6 +178,13 @@ def cost_table(
     from embedlab.models import load_model
     from embedlab.models.registry import find_spec
 
+    if n_documents < 1:  # every setting is checked before a model loads
+        raise InputError(f"The number of documents must be at least 1, got {n_documents}.")
+    bad = [q for q in quantize if q not in PRECISION]
+    if bad:
+        raise InputError(f"Unknown quantization {bad[0]!r}: use none, int8 or binary.")
+    if dims and min(dims) < 1:
+        raise InputError(f"dims must be at least 1, got {min(dims)}.")
     encoder = load_model(model) if measure_model else None
     spec = find_spec(model)
     if encoder is None and spec is None:

@@ -1,9 +1,11 @@
 """The retrieval grid: every (model, mode, dims, quantization) on one test collection.
 
 Each model embeds the corpus once (cached on disk, see :mod:`embedlab.evaluate.cache`);
-every configuration then only searches. Search is the library's own: ``DenseIndex``
-(Matryoshka and quantized first stages), ``BM25Index``, reciprocal rank fusion and the
-cross-encoder reranker, with the same depths as :func:`embedlab.search.pipeline.search`.
+every configuration then only searches, through :class:`embedlab.search.retrieve.Retriever`,
+the retrieval path :func:`embedlab.search.pipeline.search` runs (``DenseIndex`` with its
+Matryoshka and quantized first stages, ``BM25Index``, reciprocal rank fusion, the
+cross-encoder reranker, the same depths). The ``rerank`` mode is dense search whose top
+``max(k, 50)`` are reranked (``search(mode="dense", rerank=..., rerank_candidates=max(k, 50))``).
 
 By default a Matryoshka or quantized configuration is measured on its first stage's own
 ranking (truncated cosine, int8 dot product, Hamming distance): the quality of the smaller
@@ -34,10 +36,9 @@ from embedlab.evaluate.metrics import RunMetrics, evaluate_run
 from embedlab.evaluate.timing import timed_calls
 from embedlab.models.base import Encoder
 from embedlab.search.dense import DenseIndex
-from embedlab.search.fusion import rrf
 from embedlab.search.keyword import BM25Index
-from embedlab.search.pipeline import HYBRID_DEPTH
-from embedlab.search.rerank import RERANK_CANDIDATES, rerank
+from embedlab.search.rerank import RERANK_CANDIDATES
+from embedlab.search.retrieve import RetrievalConfig, Retrieved, Retriever
 
 Progress = Callable[[str], None]
 #: modes the grid knows; "rerank" reranks the dense top candidates with a cross-encoder.
@@ -78,6 +79,9 @@ class ConfigResult:
     search_ms: float
     embed_ms: float | None
     ranked: dict[str, list[str]] = field(repr=False, default_factory=dict)
+    #: the score of each ranked document as the retriever gave it (cosine, BM25, RRF,
+    #: reranker or first-stage score), aligned with :attr:`ranked`.
+    scores: dict[str, list[float]] = field(repr=False, default_factory=dict)
 
     @property
     def latency_ms(self) -> float:
@@ -152,6 +156,29 @@ def parse_list(value: str | Sequence[Any] | None) -> list[str]:
     return [v.strip() for v in items if v.strip()]
 
 
+def check_grid(
+    modes: Sequence[str],
+    dims: Sequence[int] | None = None,
+    quantize: Sequence[str] = ("none",),
+    reranker: Any = None,
+) -> None:
+    """Check a grid's settings before any model loads or any document is embedded.
+
+    :raises InputError: an unknown mode or precision, dims below 1, or the rerank mode
+        without a reranker.
+    """
+    bad = [m for m in modes if m not in MODES]
+    if bad:
+        raise InputError(f"Unknown mode {bad[0]!r}: use any of {', '.join(MODES)}.")
+    badq = [q for q in quantize if q not in QUANTIZE]
+    if badq:
+        raise InputError(f"Unknown quantization {badq[0]!r}: use any of {', '.join(QUANTIZE)}.")
+    if dims and min(dims) < 1:
+        raise InputError(f"Matryoshka dims must be at least 1, got {min(dims)}.")
+    if "rerank" in modes and reranker is None:
+        raise InputError("The rerank mode needs a cross-encoder: pass --reranker NAME_OR_FOLDER.")
+
+
 def expand_grid(
     models: Sequence[tuple[str, int]],
     modes: Sequence[str],
@@ -184,7 +211,7 @@ def expand_grid(
     return configs
 
 
-def _timed(fn: Callable[[int], list[int]], n: int) -> tuple[list[list[int]], float]:
+def _timed(fn: Callable[[int], Retrieved], n: int) -> tuple[list[Retrieved], float]:
     """Run ``fn`` on every query index; median milliseconds over a sample (after a warm-up)."""
     return timed_calls(fn, n, LATENCY_SAMPLE)
 
@@ -198,7 +225,7 @@ def _bm25_bytes(index: BM25Index) -> int:
 @dataclass(frozen=True)
 class _Raw:
     config: GridConfig
-    rows: list[list[int]]
+    found: list[Retrieved]
     bpv: int | None
     size: int
     ms: float
@@ -269,6 +296,7 @@ def run_grid(
     started = time.perf_counter()
     if k < 1:
         raise InputError(f"k must be at least 1, got {k}.")
+    check_grid(modes, dims, quantize, reranker)  # before any model loads
     cutoffs = tuple(sorted({c for c in (ks or (1, 5, k)) if c <= k} | {k}))
     needs_models = any(m != "bm25" for m in modes)
     encoders = [load_model(m) if isinstance(m, str) else m for m in models] if needs_models else []
@@ -309,14 +337,24 @@ def run_grid(
     for n, config in enumerate(configs, 1):
         say(f"[{n}/{len(configs)}] {config.label}")
         raw = _run_config(config, states, bm25, bm25_bytes, scorer, qtexts, texts, k, rescore)
-        ranked = {q: [doc_ids[i] for i in rows] for q, rows in zip(qids, raw.rows, strict=True)}
+        ranked = {q: [doc_ids[i] for i in f.ids] for q, f in zip(qids, raw.found, strict=True)}
+        scores = {q: f.scores for q, f in zip(qids, raw.found, strict=True)}
         run = {q: {d: float(k - r) for r, d in enumerate(docs)} for q, docs in ranked.items()}
         metrics = evaluate_run(dataset.qrels, run, cutoffs, warn=False)
         results.append(
-            ConfigResult(config, metrics, raw.bpv, raw.size, raw.ms, raw.embed_ms, ranked)
+            ConfigResult(config, metrics, raw.bpv, raw.size, raw.ms, raw.embed_ms, ranked, scores)
         )
     return GridResult(
         dataset.summary(), cutoffs, results, embedding, queries, time.perf_counter() - started
+    )
+
+
+def grid_retrieval(config: GridConfig, k: int, rescore: bool, full_dims: int) -> RetrievalConfig:
+    """The :class:`RetrievalConfig` a grid configuration runs (``rerank``: dense, reranked)."""
+    mode = "dense" if config.mode == "rerank" else config.mode
+    dims = config.dims if config.dims and config.dims < full_dims else None
+    return RetrievalConfig(
+        mode, k, dims, config.quantize, rescore, rerank_candidates=max(k, RERANK_CANDIDATES)
     )
 
 
@@ -334,35 +372,20 @@ def _run_config(
     """Search every query for one configuration; the caller measures the run."""
     if config.mode == "bm25":
         assert bm25 is not None
-        out, ms = _timed(lambda i: bm25.search(qtexts[i], k).ids.tolist(), len(qtexts))
+        retriever = Retriever(RetrievalConfig("bm25", k), keyword=bm25)
+        out, ms = _timed(lambda i: retriever.run(qtexts[i]), len(qtexts))
         return _Raw(config, out, None, bm25_bytes, ms, None)
     state = states[str(config.model)]
-    d = config.dims if config.dims and config.dims < state.index.dims else None
-    q = config.quantize
-    depth = {"dense": k, "hybrid": max(k, HYBRID_DEPTH), "rerank": max(k, RERANK_CANDIDATES)}
-    deep = depth[config.mode]
-    cand = None if rescore else deep
-
-    def dense(i: int) -> list[int]:
-        hits = state.index.search(state.queries[i], deep, dims=d, quantize=q, candidates=cand)
-        ids = hits.ids[0]
-        if cand is not None and hits.first_rank is not None:
-            ids = ids[np.argsort(hits.first_rank[0], kind="stable")]  # the first stage's order
-        return [int(x) for x in ids]
-
-    def hybrid(i: int) -> list[int]:
-        assert bm25 is not None
-        keyword = bm25.search(qtexts[i], deep).ids.tolist()
-        return [int(x) for x, _ in rrf([keyword, dense(i)])][:k]
-
-    def reranked(i: int) -> list[int]:
-        top = dense(i)
-        order = rerank(scorer, qtexts[i], [texts[j] for j in top]).order
-        return [top[int(j)] for j in order][:k]
-
-    fn = {"dense": dense, "hybrid": hybrid, "rerank": reranked}[config.mode]
-    out, ms = _timed(fn, len(qtexts))
-    bpv, size = _dense_bytes(state, d, q, rescore)
+    settings = grid_retrieval(config, k, rescore, state.index.dims)
+    retriever = Retriever(
+        settings,
+        dense=state.index,
+        keyword=bm25 if config.mode == "hybrid" else None,
+        reranker=scorer if config.mode == "rerank" else None,
+        passages=lambda rows: [texts[j] for j in rows],
+    )
+    out, ms = _timed(lambda i: retriever.run(qtexts[i], state.queries[i]), len(qtexts))
+    bpv, size = _dense_bytes(state, settings.dims, settings.quantize, rescore)
     size += bm25_bytes if config.mode == "hybrid" else 0
     return _Raw(config, out, bpv, size, ms, state.embed_ms)
 
@@ -388,6 +411,7 @@ __all__ = [
     "GridConfig",
     "GridResult",
     "expand_grid",
+    "grid_retrieval",
     "pareto_front",
     "parse_list",
     "run_grid",

@@ -23,22 +23,14 @@ import numpy as np
 from embedlab.errors import EmptyInputError, InputError
 from embedlab.models.base import Encoder
 from embedlab.search.cache import cached_bm25, cached_dense
-from embedlab.search.dense import QUANTIZATIONS, DenseIndex
-from embedlab.search.fusion import RRF_K, rrf
+from embedlab.search.dense import QUANTIZATIONS
+from embedlab.search.fusion import RRF_K
 from embedlab.search.rerank import RERANK_CANDIDATES
-from embedlab.search.rerank import rerank as rerank_passages
+from embedlab.search.retrieve import HYBRID_DEPTH, MODES, RetrievalConfig, Retriever, Stage
 from embedlab.stores.base import Chunk, Index
 
-#: mode -> the retrievers it runs.
-MODES: dict[str, tuple[str, ...]] = {
-    "dense": ("dense",),
-    "bm25": ("bm25",),
-    "hybrid": ("bm25", "dense"),
-}
 #: every stage a hit can be traced through, in pipeline order.
 STAGES: tuple[str, ...] = ("bm25", "dense_first", "dense", "fused", "reranked")
-#: how many candidates each retriever returns in hybrid mode (before fusion cuts to k).
-HYBRID_DEPTH = 100
 
 
 @dataclass(frozen=True)
@@ -197,8 +189,12 @@ def search(
     rrf_k: int = RRF_K,
     weights: Sequence[float] | None = None,
     query_vector: np.ndarray | None = None,
+    rescore: bool = True,
 ) -> SearchResult:
     """Search ``index`` for ``query``; see the module docstring.
+
+    The stages run in :class:`embedlab.search.retrieve.Retriever`, the one retrieval path
+    the evaluation grid and the training evaluation use too.
 
     :param index: an :class:`Index` or the name of a stored index.
     :param encoder: the model for the query (default: the index's model); checked against
@@ -212,6 +208,8 @@ def search(
     :param weights: RRF weights for (bm25, dense) in hybrid mode.
     :param query_vector: the query already embedded with ``encoder`` (role ``query``), for
         callers that embed many queries in one batch.
+    :param rescore: ``False`` keeps a Matryoshka/quantized first stage's own ranking and
+        scores instead of rescoring its candidates with the float vectors.
     """
     started = time.perf_counter()
     wanted = check_options(
@@ -223,51 +221,36 @@ def search(
     generation = idx.generation
     ids = idx.chunk_ids()
     rows = filter_rows(idx.metadata(), wanted)
-    depth = max(k, rerank_candidates if rerank is not None else 0)
-    if mode == "hybrid":
-        depth = max(depth, HYBRID_DEPTH)
-    rankings: dict[str, tuple[list[int], list[float]]] = {}
-    traces: dict[str, dict[int, StageTrace]] = {}
-
+    config = RetrievalConfig(
+        mode, k, dims, quantize, rescore, rerank_candidates, HYBRID_DEPTH, rrf_k,
+        None if weights is None else tuple(weights),
+    ).check()  # fmt: skip
+    qv = None
     if "dense" in MODES[mode]:
-        rankings["dense"] = _dense_ranking(
-            idx, query, encoder, query_vector, generation, rows, depth, dims, quantize,
-            timings, traces,
-        )  # fmt: skip
-
-    if "bm25" in MODES[mode]:
-        t = time.perf_counter()
-        bm25 = cached_bm25(idx, generation)
-        found = bm25.search(query, depth, rows=rows)
-        timings["bm25"] = time.perf_counter() - t
-        rankings["bm25"] = ([int(ids[p]) for p in found.ids], found.scores.tolist())
-
-    for name, (doc_ids, scores) in rankings.items():
-        traces[name] = _traces(doc_ids, scores)
-
-    order: list[int]
-    final: list[float]
-    if mode == "hybrid":
-        t = time.perf_counter()
-        fused = rrf([rankings["bm25"][0], rankings["dense"][0]], k=rrf_k, weights=weights)
-        timings["fuse"] = time.perf_counter() - t
-        order, final = [d for d, _ in fused], [s for _, s in fused]
-        traces["fused"] = _traces(order, final)
-    else:
-        order, final = rankings[MODES[mode][0]]
-
+        qv = _query_vector(idx, query, encoder, query_vector, timings)
     chunks: dict[int, Chunk] = {}
-    if rerank is not None and order:
-        t = time.perf_counter()
-        order, final = _rerank(idx, query, rerank, order[:rerank_candidates], chunks)
-        traces["reranked"] = _traces(order, final)
-        timings["rerank"] = time.perf_counter() - t
 
-    order, final = order[:k], final[:k]
+    def passages(top: list[int]) -> list[str]:
+        found = idx.get_chunks([int(ids[p]) for p in top])
+        chunks.update({c.id: c for c in found})
+        return [c.text for c in found]
+
+    retriever = Retriever(
+        config,
+        dense=lambda: cached_dense(idx, generation),
+        keyword=lambda: cached_bm25(idx, generation),
+        rows=rows,
+        reranker=rerank,
+        passages=passages,
+    )
+    got = retriever.run(query, qv)
+    timings.update(got.timings)
+    order = [int(ids[p]) for p in got.ids]
     t = time.perf_counter()
     missing = [i for i in order if i not in chunks]
     chunks.update({c.id: c for c in idx.get_chunks(missing)})
     timings["fetch"] = time.perf_counter() - t
+    traces = {name: _traces(stage, ids) for name, stage in got.stages.items()}
     stage_names: list[str] = [s for s in STAGES if s in traces]
     out = [
         Hit(
@@ -276,7 +259,7 @@ def search(
             score=float(score),
             stages={s: traces[s].get(doc, StageTrace(None, None)) for s in stage_names},
         )
-        for r, (doc, score) in enumerate(zip(order, final, strict=True), start=1)
+        for r, (doc, score) in enumerate(zip(order, got.scores, strict=True), start=1)
     ]
     timings["total"] = time.perf_counter() - started
     settings = {
@@ -289,23 +272,20 @@ def search(
         "generation": generation,
         "candidates": len(rows) if rows is not None else len(ids),
     }
+    if not rescore:
+        settings["rescore"] = False
     return SearchResult(query, idx.name, mode, k, out, stage_names, timings, settings)
 
 
-def _dense_ranking(
+def _query_vector(
     idx: Index,
     query: str,
     encoder: Encoder | None,
     query_vector: np.ndarray | None,
-    generation: int,
-    rows: np.ndarray | None,
-    depth: int,
-    dims: int | None,
-    quantize: str | None,
     timings: dict[str, float],
-    traces: dict[str, dict[int, StageTrace]],
-) -> tuple[list[int], list[float]]:
-    """Embed the query (fingerprint checked) and run the dense stage; chunk ids and scores."""
+) -> np.ndarray:
+    """The query's embedding (given, or made by ``encoder``), the model checked against
+    the index's fingerprint."""
     if encoder is None:
         from embedlab.models import load_model
 
@@ -314,40 +294,13 @@ def _dense_ranking(
     t = time.perf_counter()
     qv = encoder.embed(query, role="query")[0] if query_vector is None else query_vector
     timings["embed"] = time.perf_counter() - t
-    t = time.perf_counter()
-    dense = cached_dense(idx, generation)
-    if rows is not None:
-        dense = DenseIndex(dense.vectors[rows], ann_threshold=len(rows) + 1)
-    if dense.n == 0:
-        return [], []
-    hits = dense.search(qv, min(depth, dense.n), dims=dims, quantize=quantize)
-    timings["dense"] = time.perf_counter() - t
-    ids = idx.chunk_ids()
-    pos = hits.ids[0] if rows is None else rows[hits.ids[0]]
-    doc_ids = [int(ids[p]) for p in pos]
-    if hits.first_stage is not None:
-        traces["dense_first"] = _first_stage_traces(doc_ids, hits)
-    return doc_ids, hits.scores[0].tolist()
+    return np.asarray(qv)
 
 
-def _rerank(
-    idx: Index, query: str, reranker: Any, top: list[int], chunks: dict[int, Chunk]
-) -> tuple[list[int], list[float]]:
-    """Rescore the chunks ``top`` with the reranker; fills ``chunks`` with them."""
-    chunks.update({c.id: c for c in idx.get_chunks(top)})
-    result = rerank_passages(reranker, query, [chunks[i].text for i in top])
-    return [top[i] for i in result.order], result.scores.tolist()
-
-
-def _traces(doc_ids: list[int], scores: list[float]) -> dict[int, StageTrace]:
+def _traces(stage: Stage, ids: np.ndarray) -> dict[int, StageTrace]:
+    """Chunk id -> its rank and score in ``stage`` (whose ids are row positions)."""
+    ranks = stage.ranks or range(1, len(stage.ids) + 1)
     return {
-        d: StageTrace(r, float(s)) for r, (d, s) in enumerate(zip(doc_ids, scores, strict=True), 1)
-    }
-
-
-def _first_stage_traces(doc_ids: list[int], hits: Any) -> dict[int, StageTrace]:
-    ranks = hits.first_rank[0] if hits.first_rank is not None else [None] * len(doc_ids)
-    return {
-        d: StageTrace(None if r is None else int(r), float(s))
-        for d, r, s in zip(doc_ids, ranks, hits.first_stage[0], strict=True)
+        int(ids[p]): StageTrace(int(r), float(s))
+        for p, r, s in zip(stage.ids, ranks, stage.scores, strict=True)
     }

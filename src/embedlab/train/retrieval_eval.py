@@ -1,8 +1,13 @@
 """Before/after measurements for trained models, with the shared metrics (``evaluate_run``).
 
 - :func:`evaluate_bi_encoder`: dense retrieval on a data set, at the full dimension and at
-  each Matryoshka cut (first ``d`` components, renormalised), recall@10 and nDCG@10.
+  each Matryoshka cut (first ``d`` components, renormalised, searched exactly), recall@10
+  and nDCG@10.
 - :func:`evaluate_reranked`: the bi-encoder's top candidates rescored by a cross-encoder.
+
+Both retrieve through :class:`embedlab.search.retrieve.Retriever`, the path ``embedlab
+search`` and the evaluation grid run (exact dense search; the reranker rescores the top
+``candidates``).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import numpy as np
 from embedlab.evaluate.datasets import RetrievalDataset
 from embedlab.evaluate.metrics import evaluate_run
 from embedlab.search.dense import DenseIndex
+from embedlab.search.retrieve import RetrievalConfig, Retrieved, Retriever
 from embedlab.vectors.matryoshka import truncate
 
 KS: tuple[int, ...] = (1, 5, 10)
@@ -48,18 +54,49 @@ def encode(model: Any, texts: Sequence[str], batch_size: int = 64) -> np.ndarray
     return np.asarray(out, dtype=np.float32)
 
 
+@dataclass(frozen=True)
+class _ScoreFunction:
+    """A ``score(query, passages)`` function as a reranker object."""
+
+    score: Callable[[str, list[str]], np.ndarray]
+    name: str = "reranker"
+
+
+def _retrieve(
+    dataset: RetrievalDataset,
+    q: np.ndarray,
+    docs: np.ndarray,
+    k: int,
+    score: Callable[[str, list[str]], np.ndarray] | None = None,
+) -> list[Retrieved]:
+    """Exact dense top ``k`` of each judged query (reranked by ``score`` when given)."""
+    k = min(k, len(dataset.doc_ids))
+    texts = dataset.doc_texts()
+    retriever = Retriever(
+        RetrievalConfig("dense", k, rerank_candidates=k, exact=True),
+        dense=DenseIndex(docs),
+        reranker=None if score is None else _ScoreFunction(score),
+        passages=lambda rows: [texts[i] for i in rows],
+    )
+    return retriever.run_many(list(dataset.judged_queries.values()), q)
+
+
+def _run(
+    dataset: RetrievalDataset, found: list[Retrieved], stage: str | None = None
+) -> dict[str, dict[str, float]]:
+    """A trec-style run: query id -> doc id -> score, from the final ranking or a stage."""
+    doc_ids = dataset.doc_ids
+    out = {}
+    for qid, got in zip(dataset.judged_queries, found, strict=True):
+        ranked = got if stage is None else got.stages[stage]
+        out[qid] = {doc_ids[i]: float(s) for i, s in zip(ranked.ids, ranked.scores, strict=True)}
+    return out
+
+
 def _dense_run(
     dataset: RetrievalDataset, q: np.ndarray, docs: np.ndarray, k: int
 ) -> dict[str, dict[str, float]]:
-    qids = list(dataset.judged_queries)
-    doc_ids = dataset.doc_ids
-    hits = DenseIndex(docs).search(q, k=min(k, len(doc_ids)), exact=True)
-    return {
-        qid: {
-            doc_ids[int(i)]: float(s) for i, s in zip(hits.ids[row], hits.scores[row], strict=True)
-        }
-        for row, qid in enumerate(qids)
-    }
+    return _run(dataset, _retrieve(dataset, q, docs, k))
 
 
 def evaluate_bi_encoder(
@@ -86,15 +123,9 @@ def evaluate_reranked(
 ) -> tuple[RetrievalScore, RetrievalScore]:
     """(bi-encoder alone, bi-encoder top ``candidates`` rescored by ``score(query, passages)``)."""
     docs = encode(model, dataset.doc_texts())
-    queries = dataset.judged_queries
-    q = encode(model, list(queries.values()))
-    dense = _dense_run(dataset, q, docs, candidates)
-    texts = dict(zip(dataset.doc_ids, dataset.doc_texts(), strict=True))
-    reranked: dict[str, dict[str, float]] = {}
-    for qid, hits in dense.items():
-        ids = list(hits)
-        s = score(queries[qid], [texts[i] for i in ids])
-        reranked[qid] = {i: float(v) for i, v in zip(ids, s, strict=True)}
+    q = encode(model, list(dataset.judged_queries.values()))
+    found = _retrieve(dataset, q, docs, candidates, score)
+    dense, reranked = _run(dataset, found, "dense"), _run(dataset, found, "reranked")
     full = docs.shape[1]
     before = RetrievalScore(name, full, evaluate_run(dataset.qrels, dense, KS, warn=False).mean)
     after = RetrievalScore(

@@ -1,0 +1,277 @@
+"""One retrieval path: first stages (dense, BM25), fusion and reranking, for every caller.
+
+:func:`embedlab.search.pipeline.search` (CLI, Search and Ask pages), the evaluation grid
+(:mod:`embedlab.evaluate.grid`) and the training evaluation
+(:mod:`embedlab.train.retrieval_eval`) all run their queries through
+:meth:`Retriever.run_many`, so what a grid measures is what ``embedlab search`` returns.
+
+>>> config = RetrievalConfig(mode="hybrid", k=10, dims=128)
+>>> retriever = Retriever(config, dense=DenseIndex(vectors), keyword=BM25Index(texts))
+>>> got = retriever.run("how do vaccines work", query_vector)
+>>> got.ids, got.scores, got.stages["bm25"].ids
+
+Ids are row positions of the dense matrix and the BM25 index (the same rows); callers map
+them to chunk or document ids. Each :class:`Stage` is one stage's own ranking, best first:
+``bm25``, ``dense`` (``dense_first`` holds the first-stage rank and score of each dense hit
+when a Matryoshka or quantized first stage was rescored), ``fused`` and ``reranked``.
+
+Depths: each retriever returns ``k`` candidates; ``hybrid_depth`` each in hybrid mode
+(fusion cuts to ``k``); at least ``rerank_candidates`` when reranking, of which the first
+``rerank_candidates`` are rescored. With ``rescore=False`` a Matryoshka or quantized first
+stage is not rescored: its own ranking and scores are the dense result (what the smaller
+index alone gives, the grid's default measure).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from embedlab.errors import InputError
+from embedlab.search.dense import DenseHits, DenseIndex
+from embedlab.search.fusion import RRF_K, rrf
+from embedlab.search.keyword import BM25Index
+from embedlab.search.rerank import RERANK_CANDIDATES, rerank
+
+#: mode -> the first-stage retrievers it runs.
+MODES: dict[str, tuple[str, ...]] = {
+    "dense": ("dense",),
+    "bm25": ("bm25",),
+    "hybrid": ("bm25", "dense"),
+}
+#: how many candidates each retriever returns in hybrid mode (before fusion cuts to k).
+HYBRID_DEPTH = 100
+
+#: the dense index, or a function of no arguments that makes it when first needed.
+LazyDense = DenseIndex | Callable[[], DenseIndex]
+#: the BM25 index, or a function of no arguments that makes it when first needed.
+LazyKeyword = BM25Index | Callable[[], BM25Index]
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    """What to run for each query.
+
+    :param mode: ``dense``, ``bm25`` or ``hybrid`` (reciprocal rank fusion of both).
+    :param k: results per query.
+    :param dims: Matryoshka first stage on the first ``dims`` dimensions.
+    :param quantize: ``int8`` or ``binary`` first stage.
+    :param rescore: rescore a Matryoshka/quantized first stage with the float vectors
+        (``False``: the first stage's own ranking and scores).
+    :param rerank_candidates: how many of the top results the reranker rescores.
+    :param hybrid_depth: candidates each retriever returns in hybrid mode.
+    :param rrf_k: the reciprocal rank fusion constant.
+    :param weights: RRF weights for (bm25, dense).
+    :param exact: force exact (``True``) or ANN (``False``) dense search; ``None``: by size.
+    """
+
+    mode: str = "dense"
+    k: int = 10
+    dims: int | None = None
+    quantize: str | None = None
+    rescore: bool = True
+    rerank_candidates: int = RERANK_CANDIDATES
+    hybrid_depth: int = HYBRID_DEPTH
+    rrf_k: int = RRF_K
+    weights: tuple[float, ...] | None = None
+    exact: bool | None = None
+
+    def check(self) -> RetrievalConfig:
+        """Refuse an unknown mode, ``k < 1``, or dims/quantize without a dense stage.
+
+        :raises InputError: with what to change.
+        """
+        if self.mode not in MODES:
+            raise InputError(f"Unknown mode {self.mode!r}: use one of {', '.join(MODES)}.")
+        if self.k < 1:
+            raise InputError(f"k must be at least 1, got {self.k}.")
+        if "dense" not in MODES[self.mode] and (self.dims is not None or self.quantize):
+            raise InputError(
+                "--dims and --quantize apply to dense search: use --mode dense or hybrid."
+            )
+        return self
+
+    def depth(self, reranking: bool) -> int:
+        """Candidates each first-stage retriever returns."""
+        depth = max(self.k, self.rerank_candidates if reranking else 0)
+        return max(depth, self.hybrid_depth) if self.mode == "hybrid" else depth
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage's ranking: row ids and scores, best first.
+
+    ``ranks`` is set when the 1-based ranks are not simply 1, 2, ... (``dense_first``: the
+    rank each dense hit had in the first stage).
+    """
+
+    ids: list[int]
+    scores: list[float]
+    ranks: list[int] | None = None
+
+
+@dataclass
+class Retrieved:
+    """The final ranking of one query (row ids and scores, best first, at most ``k``), every
+    stage's own ranking, and the seconds each stage took."""
+
+    ids: list[int]
+    scores: list[float]
+    stages: dict[str, Stage] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class Retriever:
+    """Runs a :class:`RetrievalConfig` over a dense and/or a BM25 index on the same rows.
+
+    :param dense: the :class:`DenseIndex` (or a function making it when first needed).
+    :param keyword: the :class:`BM25Index` (or a function making it).
+    :param rows: restrict results to these row positions (a filter); ``None``: all rows.
+    :param reranker: a reranker name/folder, Reranker or CrossEncoder; ``None``: no rerank.
+    :param passages: texts of the given rows, for the reranker.
+    """
+
+    def __init__(
+        self,
+        config: RetrievalConfig,
+        *,
+        dense: LazyDense | None = None,
+        keyword: LazyKeyword | None = None,
+        rows: np.ndarray | None = None,
+        reranker: Any = None,
+        passages: Callable[[list[int]], list[str]] | None = None,
+    ) -> None:
+        self.config = config.check()
+        self.rows = rows
+        self.reranker = reranker
+        self._dense_src, self._keyword_src = dense, keyword
+        self._dense: DenseIndex | None = None
+        self._keyword: BM25Index | None = None
+        self._passages = passages
+        wanted = MODES[config.mode]
+        if "dense" in wanted and dense is None:
+            raise InputError(f"Mode {config.mode!r} needs a dense index.")
+        if "bm25" in wanted and keyword is None:
+            raise InputError(f"Mode {config.mode!r} needs a BM25 index.")
+        if reranker is not None and passages is None:
+            raise InputError("Reranking needs the passages' texts: pass passages=.")
+
+    # --- sources ------------------------------------------------------------------------
+
+    def dense_index(self) -> DenseIndex:
+        """The dense index, restricted to :attr:`rows` (searched exactly) when filtered."""
+        if self._dense is None:
+            src = self._dense_src
+            dense = src() if callable(src) else src
+            assert dense is not None
+            if self.rows is not None:
+                dense = DenseIndex(dense.vectors[self.rows], ann_threshold=len(self.rows) + 1)
+            self._dense = dense
+        return self._dense
+
+    def keyword_index(self) -> BM25Index:
+        """The BM25 index."""
+        if self._keyword is None:
+            src = self._keyword_src
+            keyword = src() if callable(src) else src
+            assert keyword is not None
+            self._keyword = keyword
+        return self._keyword
+
+    # --- running ------------------------------------------------------------------------
+
+    def run(self, query: str, query_vector: np.ndarray | None = None) -> Retrieved:
+        """Retrieve for one query (``query_vector``: its embedding, for dense modes)."""
+        vectors = None if query_vector is None else np.atleast_2d(query_vector)
+        return self.run_many([query], vectors)[0]
+
+    def run_many(
+        self, queries: Sequence[str], vectors: np.ndarray | None = None
+    ) -> list[Retrieved]:
+        """Retrieve for each query; the dense first stage searches all vectors in one batch.
+
+        :param vectors: ``(len(queries), d)`` query embeddings; needed by dense modes.
+        """
+        cfg = self.config
+        depth = cfg.depth(self.reranker is not None)
+        out = [Retrieved([], []) for _ in queries]
+        if "dense" in MODES[cfg.mode]:
+            if vectors is None or len(vectors) != len(queries):
+                raise InputError("Dense retrieval needs one query vector per query.")
+            self._dense_stage(vectors, depth, out)
+        if "bm25" in MODES[cfg.mode]:
+            for query, got in zip(queries, out, strict=True):
+                t = time.perf_counter()
+                found = self.keyword_index().search(query, depth, rows=self.rows)
+                got.timings["bm25"] = time.perf_counter() - t
+                got.stages["bm25"] = Stage(found.ids.tolist(), found.scores.tolist())
+        for query, got in zip(queries, out, strict=True):
+            self._finish(query, got)
+        return out
+
+    def _dense_stage(self, vectors: np.ndarray, depth: int, out: list[Retrieved]) -> None:
+        cfg = self.config
+        t = time.perf_counter()
+        dense = self.dense_index()
+        if dense.n == 0:
+            for got in out:
+                got.stages["dense"] = Stage([], [])
+            return
+        n = min(depth, dense.n)
+        hits = dense.search(
+            vectors, n, dims=cfg.dims, quantize=cfg.quantize,
+            candidates=None if cfg.rescore else depth, exact=cfg.exact,
+        )  # fmt: skip
+        seconds = (time.perf_counter() - t) / max(len(out), 1)
+        for row, got in enumerate(out):
+            got.timings["dense"] = seconds
+            got.stages.update(self._dense_stages(hits, row))
+
+    def _dense_stages(self, hits: DenseHits, row: int) -> dict[str, Stage]:
+        """The dense stage (and its first stage) of query ``row``, in row ids of the index."""
+        ids, scores = hits.ids[row], hits.scores[row]
+        first, ranks = hits.first_stage, hits.first_rank
+        if first is not None and ranks is not None and not self.config.rescore:
+            order = np.argsort(ranks[row], kind="stable")  # the first stage's own order
+            ids, scores, first = ids[order], first[row][order], None
+        pos = ids if self.rows is None else self.rows[ids]
+        doc = [int(p) for p in pos]
+        stages = {"dense": Stage(doc, scores.tolist())}
+        if first is not None and ranks is not None:
+            stages["dense_first"] = Stage(doc, first[row].tolist(), [int(r) for r in ranks[row]])
+        return stages
+
+    def _finish(self, query: str, got: Retrieved) -> None:
+        """Fuse (hybrid), rerank, and cut to ``k``."""
+        cfg = self.config
+        if cfg.mode == "hybrid":
+            t = time.perf_counter()
+            bm25, dense = got.stages["bm25"].ids, got.stages["dense"].ids
+            fused = rrf([bm25, dense], k=cfg.rrf_k, weights=cfg.weights)
+            got.timings["fuse"] = time.perf_counter() - t
+            got.stages["fused"] = Stage([d for d, _ in fused], [s for _, s in fused])
+        final = got.stages["fused" if cfg.mode == "hybrid" else MODES[cfg.mode][0]]
+        order, scores = final.ids, final.scores
+        if self.reranker is not None and order:
+            t = time.perf_counter()
+            top = order[: cfg.rerank_candidates]
+            assert self._passages is not None
+            result = rerank(self.reranker, query, self._passages(top))
+            order, scores = [top[int(i)] for i in result.order], result.scores.tolist()
+            got.stages["reranked"] = Stage(order, scores)
+            got.timings["rerank"] = time.perf_counter() - t
+        got.ids, got.scores = order[: cfg.k], scores[: cfg.k]
+
+
+__all__ = [
+    "HYBRID_DEPTH",
+    "MODES",
+    "RetrievalConfig",
+    "Retrieved",
+    "Retriever",
+    "Stage",
+]
