@@ -106,6 +106,8 @@ CASES: list[tuple[list[str], int, str]] = [
     (["eval", "cost", "-n", "10", "--quantize", "int4", "--measure-model"], 1,
      "Unknown quantization 'int4'"),
     (["eval", "cost", "-n", "0"], 2, "Invalid value for '-n'"),
+    (["index", "create", "ix", "{texts}", "--chunk-tokens", "4"], 1, "--chunk-tokens 4 is too small"),
+    (["index", "create", "ix", "{texts}", "--overlap", "200"], 1, "--overlap 200 must be"),
 ]  # fmt: skip
 
 

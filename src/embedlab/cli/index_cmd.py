@@ -96,13 +96,15 @@ def create_command(
     """Create index NAME from files and folders (txt, md, html, jsonl, csv, pdf)."""
     if not paths:
         raise click.UsageError("Give at least one file or folder to index.")
+    chunking = ChunkSettings(chunk_by, chunk_tokens, overlap)
+    chunking.validate(None)  # before the model loads (its max_tokens only caps the size)
     bar = _Bar(quiet or as_json)
     try:
         index = create_index(
             name,
             list(paths),
             model,
-            chunking=ChunkSettings(chunk_by, chunk_tokens, overlap),
+            chunking=chunking,
             text_field=text_field,
             title_field=title_field,
             progress=bar,
