@@ -97,3 +97,11 @@ def test_without_a_tokenizer_words_stand_in(long_text: str) -> None:
 def test_bad_settings(minilm: Encoder, settings: ChunkSettings, message: str) -> None:
     with pytest.raises(InputError, match=message):
         Chunker(minilm, settings)
+
+
+def test_sentence_mode_keeps_closing_quotes_and_brackets() -> None:
+    """A quote or bracket closing a sentence stays in its chunk (it was cut out of both)."""
+    text = 'He said "hi." Then he left. (It was late.) Fine'
+    sents = Chunker(None, ChunkSettings("sentence")).chunks(text)
+    assert [s.text for s in sents] == ['He said "hi."', "Then he left.", "(It was late.)", "Fine"]
+    assert all(text[s.start : s.end] == s.text for s in sents)

@@ -24,7 +24,12 @@ from embedlab.models.base import Encoder
 
 _SENTENCE_END = re.compile(r"[.!?。！？][\"')\]»”’]*$")
 _PARAGRAPH = re.compile(r"\n\s*\n")
-_SENTENCE = re.compile(r"(?<=[.!?。！？])[\"')\]»”’]*\s+|\n+")
+#: the blanks after a sentence end (and up to three closing quotes or brackets, which stay
+#: with their sentence: fixed-width lookbehinds, as ``re`` has no variable-width one).
+_SENTENCE = re.compile(
+    r"(?:(?<=[.!?。！？])|(?<=[.!?。！？][\"')\]»”’])|(?<=[.!?。！？][\"')\]»”’]{2})"
+    r"|(?<=[.!?。！？][\"')\]»”’]{3}))\s+|\n+"
+)
 _WORD = re.compile(r"\S+")
 #: words per token assumed when the model has no tokenizer (conservative).
 _WORDS_PER_TOKEN = 0.6
