@@ -6,7 +6,7 @@ import click
 
 from embedlab.ask.registry import list_chat_models
 from embedlab.cli.common import echo_json, json_option, table
-from embedlab.models.registry import CATALOGUE, PREFIXES, is_installed
+from embedlab.models.registry import CATALOGUE, backends, is_installed
 
 
 @click.command("models")
@@ -45,7 +45,7 @@ def models_command(as_json: bool) -> None:
             ["model", "installed", "dims", "MB", "description"],
         )
     )
-    click.echo("\nAlso: " + ", ".join(f"{p}:<model>" for p in PREFIXES))
+    click.echo("\nAlso: " + ", ".join(f"{p}:<model>" for p in backends()))
     missing = [r for r in rows if not r["installed"]]
     for r in missing:
         click.echo(f"  to install {r['name']}: {r['install']}")

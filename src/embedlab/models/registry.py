@@ -1,13 +1,15 @@
 """The catalogue of models embedlab knows, and how to load one by name.
 
-One table (:data:`CATALOGUE`) lists the bundled models; backend prefixes
-(:data:`PREFIXES`: ``st:``, ``ollama:``, ``openai:``) open any model a backend can reach.
+One table (:data:`CATALOGUE`) lists the bundled models; backend prefixes (``st:``,
+``ollama:``, ``openai:``, ...) open any model a backend can reach. Prefixes are registered
+through the ``embedlab.models`` entry point group (:mod:`embedlab.plugins`): the built-in ones
+(:data:`PREFIXES`) and any installed package's go through the same table
+(:func:`backends`), so a third-party package adds a backend without editing this file.
 Error messages are built from these tables, so they never list stale options.
 """
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
 import threading
 import time
@@ -17,6 +19,7 @@ from typing import Any
 
 from embedlab.errors import ModelNotInstalledError, UnknownModelError
 from embedlab.models.base import Encoder
+from embedlab.plugins import MODELS_GROUP, entry_point_table, load_object
 
 DEFAULT_MODEL = "minilm"
 
@@ -118,7 +121,8 @@ CATALOGUE: tuple[ModelSpec, ...] = (
     ),
 )
 
-#: backend prefixes: ``prefix:argument`` opens any model that backend can reach.
+#: embedlab's own backend prefixes (``prefix:argument`` opens any model that backend can
+#: reach), registered like a plugin's: see :func:`backends`.
 PREFIXES: dict[str, str] = {
     "st": "embedlab.models.st_backend:load_sentence_transformer",
     "ollama": "embedlab.models.remote:load_ollama",
@@ -143,9 +147,15 @@ _CACHE = _Cache()
 
 
 def _import(path: str) -> Callable[..., Encoder]:
-    module, _, func = path.partition(":")
-    fn: Callable[..., Encoder] = getattr(importlib.import_module(module), func)
+    fn: Callable[..., Encoder] = load_object(path)  # type: ignore[assignment]
     return fn
+
+
+def backends() -> dict[str, Any]:
+    """Backend prefix -> the entry point of its loader, ``loader(argument, **options)``:
+    :data:`PREFIXES` and every installed package's ``embedlab.models`` entry points (a
+    built-in prefix is never replaced)."""
+    return entry_point_table(MODELS_GROUP, PREFIXES)
 
 
 def find_spec(name: str) -> ModelSpec | None:
@@ -170,7 +180,7 @@ def is_installed(spec: ModelSpec) -> bool:
 
 def known_names() -> list[str]:
     """Every catalogue name, then the backend prefixes, for messages and listings."""
-    return [s.name for s in CATALOGUE] + [f"{p}:<model>" for p in PREFIXES]
+    return [s.name for s in CATALOGUE] + [f"{p}:<model>" for p in backends()]
 
 
 def load_model(name: str = DEFAULT_MODEL, **options: Any) -> Encoder:
@@ -195,10 +205,12 @@ def load_model(name: str = DEFAULT_MODEL, **options: Any) -> Encoder:
 
 def _load_uncached(name: str, options: dict[str, Any]) -> Encoder:
     prefix, sep, arg = name.partition(":")
-    if sep and prefix.lower() in PREFIXES:
+    table = backends() if sep else {}
+    if sep and prefix.lower() in table:
         if not arg.strip():
             raise UnknownModelError(f"{name!r} names no model after '{prefix}:'.")
-        return _import(PREFIXES[prefix.lower()])(arg, **options)
+        loader: Callable[..., Encoder] = table[prefix.lower()].load()
+        return loader(arg, **options)
     spec = find_spec(name)
     if spec is None and _is_static_folder(name):
         return _import(PREFIXES["static"])(name, **options)
