@@ -194,7 +194,7 @@ def create_index(
         folder.mkdir(parents=True, exist_ok=True)
         report = _create(folder, name, sources, encoder, settings, text_field, title_field,
                          readable, skipped, progress, wait)  # fmt: skip
-    except (OSError, sqlite3.Error) as exc:
+    except (OSError, sqlite3.Error, DiskFullError, ReadOnlyStoreError) as exc:
         after = f"index {name!r} was not created"
         error = store_error(exc, folder / DB_NAME, name, after)
         if not isinstance(error, (DiskFullError, ReadOnlyStoreError)):
@@ -226,7 +226,7 @@ def _create(
     with WriteLock(folder / LOCK_NAME, name, wait):
         if exists(name):
             raise IndexExistsError(f"Index {name!r} was just created by another process.")
-        conn = connect(folder, write=True, name=name)
+        conn = connect(folder, write=True, name=name, after=f"index {name!r} was not created")
         try:
             now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
             meta = {

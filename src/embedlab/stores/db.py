@@ -115,7 +115,9 @@ def _read_only_mount(path: Path) -> bool:
         return False
 
 
-def connect(folder: Path, *, write: bool = False, name: str = "") -> sqlite3.Connection:
+def connect(
+    folder: Path, *, write: bool = False, name: str = "", after: str = ""
+) -> sqlite3.Connection:
     """A connection to the index database; transactions are explicit.
 
     WAL mode when the folder can be written; read-only (``mode=ro``, or ``immutable=1``
@@ -123,6 +125,7 @@ def connect(folder: Path, *, write: bool = False, name: str = "") -> sqlite3.Con
 
     :param write: the caller will write: refuse with :class:`ReadOnlyStoreError` if it
         cannot.
+    :param after: the state the index is left in, for the message of a full disk.
     :raises IndexDamagedError: when the database file is not a readable SQLite database.
     """
     db = folder / DB_NAME
@@ -149,7 +152,8 @@ def connect(folder: Path, *, write: bool = False, name: str = "") -> sqlite3.Con
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         conn.execute("PRAGMA busy_timeout=30000")
     except sqlite3.DatabaseError as exc:
-        raise damaged(label, db, exc) from None
+        error = store_error(exc, db, label, after or f"index {label!r} was not changed")
+        raise (error or damaged(label, db, exc)) from None
     return conn
 
 

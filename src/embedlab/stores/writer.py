@@ -120,6 +120,11 @@ def write_segment(folder: Path, matrix: np.ndarray) -> tuple[str, str]:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, seg_dir / name)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.filename is None:  # a failed write() names no file: name the segment
+            raise OSError(exc.errno, exc.strerror, str(seg_dir / name)) from exc
+        raise
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
