@@ -9,7 +9,7 @@ import pytest
 from embedlab.data import news_articles
 from embedlab.errors import InputError
 from embedlab.models import Encoder
-from embedlab.search.chunking import Chunker, ChunkSettings
+from embedlab.search.chunking import Chunker, ChunkSettings, split_tokens
 
 
 @pytest.fixture(scope="module")
@@ -105,3 +105,12 @@ def test_sentence_mode_keeps_closing_quotes_and_brackets() -> None:
     sents = Chunker(None, ChunkSettings("sentence")).chunks(text)
     assert [s.text for s in sents] == ['He said "hi."', "Then he left.", "(It was late.)", "Fine"]
     assert all(text[s.start : s.end] == s.text for s in sents)
+
+
+def test_overlap_never_yields_a_chunk_inside_the_previous_one() -> None:
+    """With overlap, a word longer than the window after the overlap gave a third chunk
+    holding only the previous chunk's last token ("0", inside "0 0")."""
+    text = "0 0 00000000 "  # MiniLM's tokens: 0 | 0 | 000 ##00 ##00 ##0
+    spans = [(0, 1), (2, 3), (4, 7), (7, 9), (9, 11), (11, 12)]
+    pieces = list(split_tokens(text, spans, 4, 1))
+    assert [(p.text, p.start, p.end) for p in pieces] == [("0 0", 0, 3), ("00000000", 4, 12)]

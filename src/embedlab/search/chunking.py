@@ -133,13 +133,15 @@ def split_tokens(
     """Cut ``text`` (with token ``spans``) into pieces of at most ``budget`` tokens."""
     n = len(spans)
     i = 0
+    last_end = -1
     while i < n:
         hi = min(i + budget, n)
         j = _cut_point(text, spans, i, hi)
         start, end = spans[i][0], spans[j - 1][1]
         piece = text[start:end].strip()
-        if piece:
+        if piece and end > last_end:  # a window that ends inside the last chunk adds nothing
             yield TextPiece(piece, start, end)
+            last_end = end
         if j >= n:
             break
         nxt = max(j - overlap, i + 1) if overlap else j
