@@ -14,6 +14,7 @@ import numpy as np
 
 from embedlab.errors import ModelError, ModelNotInstalledError
 from embedlab.models.base import Encoder, ModelInfo
+from embedlab.models.device import torch_device
 from embedlab.models.paths import minilm_folder, verify_file
 from embedlab.settings import cache_dir
 
@@ -52,12 +53,7 @@ class SentenceTransformerEncoder(Encoder):
 
 
 def _device() -> str:
-    try:
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    except ImportError:  # pragma: no cover - torch is a dependency
-        return "cpu"
+    return torch_device()
 
 
 #: files one of which a sentence-transformers (or transformers) model folder holds.

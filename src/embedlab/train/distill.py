@@ -231,38 +231,49 @@ def _stderr(msg: str) -> None:
     sys.stderr.flush()
 
 
-def minilm_static_folder(progress: Progress | None = _stderr) -> Path:
-    """The cached ``minilm-static`` folder, distilled from the bundled MiniLM on first use.
+def cached_static(
+    name: str, build: Callable[[Path], object], progress: Progress | None = _stderr
+) -> Path:
+    """The static model ``home/cache/models/<name>``, made by ``build(folder)`` on first use.
 
-    One process builds it (a file lock in the cache folder); others wait for it and then
-    use the finished folder.
+    One process builds it (a file lock beside it); others wait for that build and then use
+    the finished folder. ``build`` must write aside and rename into place, as
+    :func:`distill_static` does, so a killed build leaves no half model behind.
 
     :raises ModelError: another process held the lock for longer than :data:`BUILD_WAIT`.
     """
     from embedlab.stores.lock import WriteLock
 
     models = cache_dir("models")
-    target = models / MINILM_STATIC
+    target = models / name
     if is_static_folder(target):
         return target
     try:
-        with WriteLock(models / f".{MINILM_STATIC}.lock", MINILM_STATIC, wait=BUILD_WAIT):
+        with WriteLock(models / f".{name}.lock", name, wait=BUILD_WAIT):
             if is_static_folder(target):  # another process built it while we waited
                 return target
-            for stale in models.glob(f".{MINILM_STATIC}.partial-*"):
+            for stale in models.glob(f".{name}.partial-*"):
                 shutil.rmtree(stale, ignore_errors=True)
             if progress:
                 progress(
-                    f"distilling {MINILM_STATIC} from the bundled MiniLM once (~10-30 s); "
-                    f"cached in {target}"
+                    f"building {name} once (distilling takes ~10 s to minutes); cached in {target}"
                 )
-            distill_static("minilm", target, pca_dims=DEFAULT_PCA_DIMS, overwrite=True)
+            build(target)
     except IndexLockedError as exc:
         raise ModelError(
-            f"Another process has been distilling {MINILM_STATIC} for over {BUILD_WAIT:g} s "
-            f"({exc}). Wait for it, or delete {target} and the lock file and try again."
+            f"Another process has been building {name} for over {BUILD_WAIT:g} s ({exc}). "
+            f"Wait for it, or delete {target} and its lock file and try again."
         ) from exc
     return target
+
+
+def minilm_static_folder(progress: Progress | None = _stderr) -> Path:
+    """The cached ``minilm-static`` folder, distilled from the bundled MiniLM on first use."""
+
+    def build(out: Path) -> None:
+        distill_static("minilm", out, pca_dims=DEFAULT_PCA_DIMS, overwrite=True, progress=progress)
+
+    return cached_static(MINILM_STATIC, build, progress)
 
 
 def load_minilm_static(**_: Any) -> StaticEncoder:

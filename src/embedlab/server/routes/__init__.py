@@ -25,4 +25,5 @@ ROUTER_MODULES: tuple[str, ...] = (
     "openai_chat",
     "ask",
     "connect",
+    "static_lesson",
 )
