@@ -23,6 +23,7 @@ import numpy as np
 
 from embedlab.errors import EmptyInputError, ModelError
 from embedlab.models.base import Encoder, Reranker, as_text_list
+from embedlab.models.device import torch_device
 from embedlab.vectors.similarity import cosine_matrix
 
 #: file in a reranker folder naming its bi-encoder prior: {"model": "minilm", "scale": 20.0}.
@@ -137,9 +138,4 @@ def _prior(path: Path) -> tuple[Encoder | None, float]:
 
 
 def _device() -> str:
-    try:
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    except ImportError:  # pragma: no cover - torch is a dependency
-        return "cpu"
+    return torch_device()

@@ -79,11 +79,11 @@ def _open(
     query_prefix: str = "",
     document_prefix: str = "",
 ) -> SentenceTransformerEncoder:
-    from sentence_transformers import SentenceTransformer
-
     local = Path(folder).is_dir()
     if local and not any((Path(folder) / f).is_file() for f in _MODEL_FILES):
         raise ModelError(_not_a_model(folder, f"it has no {' or '.join(_MODEL_FILES)}"))
+    from sentence_transformers import SentenceTransformer
+
     try:
         model = SentenceTransformer(folder, device=_device(), trust_remote_code=trust_remote_code)
     except (OSError, ValueError, KeyError) as exc:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from embedlab.errors import TrainingError
+from embedlab.models.device import torch_device
 
 #: file each trainer writes into its output folder: settings, curve, measurements.
 RUN_FILE = "train.json"
@@ -48,10 +49,8 @@ def prepare_output(out: str | Path, *, overwrite: bool = False, resume: bool = F
 
 
 def device() -> str:
-    """``cuda`` when a GPU is present, else ``cpu``."""
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    """``cuda`` when a GPU is present, else ``cpu`` (:func:`embedlab.models.device.torch_device`)."""
+    return torch_device()
 
 
 @dataclass
