@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -114,7 +115,7 @@ def _namespaces() -> str:
     return "" if res.returncode == 0 else res.stderr.decode(errors="replace").strip()
 
 
-def _in_namespace(setup: str, script: str, args: list[str], home: Path) -> dict[str, object]:
+def _in_namespace(setup: str, script: str, args: list[str], home: Path) -> dict[str, Any]:
     """Run ``script`` in a child with its own mounts, after ``setup`` (sh) made them."""
     env = {**os.environ, "EMBEDLAB_HOME": str(home), "PYTHONPATH": os.getcwd() + "/src"}
     cmd = f'{setup} && s="$1" && shift && exec "$0" -c "$s" "$@"'
@@ -128,7 +129,8 @@ def _in_namespace(setup: str, script: str, args: list[str], home: Path) -> dict[
     )
     assert res.returncode == 0, res.stderr[-3000:]
     line = [ln for ln in res.stdout.splitlines() if ln.startswith("RESULT")][-1]
-    return json.loads(line.removeprefix("RESULT"))  # type: ignore[no-any-return]
+    result: dict[str, Any] = json.loads(line.removeprefix("RESULT"))
+    return result
 
 
 def _write(folder: Path, texts: dict[str, str]) -> Path:
@@ -155,18 +157,18 @@ def test_read_only_home_serves_every_read_command(
         home,
     )
     for key in ("list", "info", "check", "search"):
-        code, text = out[key]  # type: ignore[misc]
+        code, text = out[key]
         assert code == 0 and "Traceback" not in text, (key, text)
-    assert "ro " in out["list"][1] and glove.info.name in out["list"][1]  # type: ignore[index]
-    assert out["check"][1].rstrip().endswith("OK")  # type: ignore[index]
-    assert "Rockets burn fuel" in out["search"][1]  # type: ignore[index]
+    assert "ro " in out["list"][1] and glove.info.name in out["list"][1]
+    assert out["check"][1].rstrip().endswith("OK")
+    assert "Rockets burn fuel" in out["search"][1]
     for key in ("update", "drop", "create"):
-        code, text = out[key]  # type: ignore[misc]
+        code, text = out[key]
         assert code == 1 and "read-only file system" in text and "Traceback" not in text, (
             key,
             text,
         )
-    assert "Reading it (list, info, search, check) still works" in out["update"][1]  # type: ignore[index]
+    assert "Reading it (list, info, search, check) still works" in out["update"][1]
     assert open_index("ro").stats().documents == 2  # nothing was changed by the child
 
 
@@ -184,12 +186,12 @@ def test_full_disk_is_one_line_and_leaves_the_index_as_it_was(
         [str(src), str(more), glove.info.name],
         home,
     )
-    code, text = out["update"]  # type: ignore[misc]
+    code, text = out["update"]
     assert code == 1 and "Traceback" not in text, text
     assert text.startswith("Disk full while writing") or "Disk full while writing" in text, text
     assert "keeps its last committed state" in text
     assert out["unchanged"] is True and out["check"] == []
-    code, text = out["create"]  # type: ignore[misc]
+    code, text = out["create"]
     assert code == 1 and "Disk full while writing" in text and "'b' was not created" in text, text
     assert out["listed"] == ["a"] and out["b_left"] is False and out["tmp_left"] == []
     assert out["after_room"] == [2, 4, True]

@@ -18,6 +18,9 @@ from embedlab.stores import (
     update_index,
 )
 
+#: skipped files and lines listed after a run (all of them with --json).
+SHOW_SKIPPED = 50
+
 
 class _Bar:
     """A tqdm bar over files, opened on the first progress report (stderr)."""
@@ -54,9 +57,11 @@ def _report(report: WriteReport, as_json: bool) -> None:
     )
     if report.skipped:
         click.echo(f"Skipped {len(report.skipped)}:")
-        for s in report.skipped:
-            line = getattr(s, "line", None)
-            click.echo(f"  {s.path}:{line}: {s.reason}" if line else f"  {s.path}: {s.reason}")
+        for s in report.skipped[:SHOW_SKIPPED]:
+            click.echo(f"  {s.path}:{s.line}: {s.reason}" if s.line else f"  {s.path}: {s.reason}")
+        if len(report.skipped) > SHOW_SKIPPED:
+            more = len(report.skipped) - SHOW_SKIPPED
+            click.echo(f"  ... and {more} more (--json lists them all).")
 
 
 @click.group("index")

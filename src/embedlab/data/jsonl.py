@@ -10,7 +10,7 @@ BOM; any other bytes give the same error, naming the line and byte offset.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ def json_lines(
     label: str | None = None,
     objects: bool = True,
     hint: str = "",
+    on_error: Callable[[int, str], None] | None = None,
 ) -> Iterator[tuple[int, Any]]:
     """Yield ``(line number, value)`` for each non-blank line (numbered from 1).
 
@@ -33,6 +34,8 @@ def json_lines(
     :param label: how the file is named in messages (default: its path).
     :param objects: every value must be a JSON object; ``False`` yields any value.
     :param hint: added to the invalid-JSON message, e.g. what a line should look like.
+    :param on_error: when given, a bad line is handed to it (line number, what is wrong)
+        and skipped, instead of raising: the other lines are still read.
     """
     where = str(path) if label is None else label
     with open_text(path, error, label=label) as f:
@@ -42,9 +45,14 @@ def json_lines(
             try:
                 value = json.loads(line)
             except json.JSONDecodeError as exc:
+                if on_error is not None:
+                    on_error(n, f"not valid JSON ({exc.msg})")
+                    continue
                 raise error(f"{where}:{n}: not valid JSON ({exc.msg}){hint}.") from None
             if objects and not isinstance(value, dict):
-                raise error(
-                    f"{where}:{n}: expected a JSON object {{...}}, got {type(value).__name__}."
-                )
+                what = f"expected a JSON object {{...}}, got {type(value).__name__}"
+                if on_error is not None:
+                    on_error(n, what)
+                    continue
+                raise error(f"{where}:{n}: {what}.")
             yield n, value

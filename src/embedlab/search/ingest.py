@@ -13,7 +13,9 @@ as :class:`Skipped` with the reason instead of stopping the run.
 from __future__ import annotations
 
 import csv
+import errno
 import os
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -52,14 +54,19 @@ class Record:
     metadata: dict[str, Any] = field(default_factory=dict)
     record: int = 0
     offset: int = 0
+    #: set on a part that could not be read (a malformed jsonl/csv line): what is wrong.
+    problem: str = ""
+    #: the line (from 1) of that part in its file.
+    line: int = 0
 
 
 @dataclass(frozen=True)
 class Skipped:
-    """A file (or part of one) that was not indexed, and why."""
+    """A file (or part of one: ``line``) that was not indexed, and why."""
 
     path: str
     reason: str
+    line: int | None = None
 
 
 class SkipFile(Exception):
@@ -77,14 +84,18 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[Skipped]]:
     found: dict[Path, None] = {}
     skipped: list[Skipped] = []
     for raw in paths:
-        path = Path(raw).expanduser().resolve()
+        try:
+            path = Path(raw).expanduser().resolve()
+        except (OSError, RuntimeError):  # Python 3.11 raises RuntimeError on a link loop
+            skipped.append(Skipped(str(raw), "symbolic link loop"))
+            continue
         if path.is_dir():
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(files):
                     if not name.startswith("."):
                         _consider(Path(root) / name, found, skipped)
-        elif path.is_file():
+        elif path.is_file() or path.is_symlink():
             _consider(path, found, skipped)
         else:
             skipped.append(Skipped(str(path), "not found"))
@@ -92,13 +103,31 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[Skipped]]:
 
 
 def _consider(path: Path, found: dict[Path, None], skipped: list[Skipped]) -> None:
-    if path.suffix.lower() in READERS:
-        found[path] = None
-    else:
+    """Keep ``path`` if it is a regular file (links followed) of a supported type."""
+    if path.suffix.lower() not in READERS:
         supported = ", ".join(sorted(READERS))
         skipped.append(
             Skipped(str(path), f"unsupported file type {path.suffix or '(none)'!r}: {supported}")
         )
+        return
+    try:
+        st = path.stat()
+    except OSError as exc:
+        skipped.append(Skipped(str(path), _stat_problem(path, exc)))
+        return
+    if not stat.S_ISREG(st.st_mode):
+        skipped.append(Skipped(str(path), "not a regular file"))
+        return
+    found[path] = None
+
+
+def _stat_problem(path: Path, exc: OSError) -> str:
+    """Why ``path`` cannot be opened: a broken link, a link loop, or the system's reason."""
+    if exc.errno == errno.ELOOP:
+        return "symbolic link loop"
+    if path.is_symlink() and exc.errno == errno.ENOENT:
+        return f"broken symbolic link (points at {os.readlink(path)}, which does not exist)"
+    return f"cannot be read: {exc.strerror or exc}"
 
 
 # --- checks before reading ---------------------------------------------------------------
@@ -248,34 +277,74 @@ def _structured(row: dict[str, Any], n: int, path: Path, options: ReadOptions) -
 
 
 def read_jsonl(path: Path, options: ReadOptions) -> Iterator[Record]:
-    """JSON lines, one record per line; the text is ``options.text_field``, other keys metadata."""
+    """JSON lines, one record per line; the text is ``options.text_field``, other keys metadata.
+
+    A malformed line is yielded as a :class:`Record` with ``problem`` and ``line`` set, and
+    the other lines are read (the file is skipped only when no line has a text).
+    """
     good = 0
-    for n, row in json_lines(path, SkipFile, label=path.name, objects=False):
+    bad: list[tuple[int, str]] = []
+    lines = json_lines(
+        path, SkipFile, label=path.name, objects=False, on_error=lambda n, m: bad.append((n, m))
+    )
+    for n, row in lines:
+        yield from _problems(bad)
         rec = _structured(row, n - 1, path, options) if isinstance(row, dict) else None
         if rec is not None:
             good += 1
             yield rec
+    yield from _problems(bad)
     if not good:
         raise SkipFile(
             f"no record has a text field {options.text_field!r}: name it with --text-field"
         )
 
 
+def _problems(bad: list[tuple[int, str]]) -> Iterator[Record]:
+    """The bad lines collected so far, as problem records (and forget them)."""
+    for n, what in bad:
+        yield Record(text="", record=n - 1, problem=what, line=n)
+    bad.clear()
+
+
 def read_csv(path: Path, options: ReadOptions) -> Iterator[Record]:
-    """CSV with a header; the text is column ``options.text_field``, other columns metadata."""
+    """CSV with a header; the text is column ``options.text_field``, other columns metadata.
+
+    A row that is not valid CSV or has another number of fields than the header is yielded
+    as a :class:`Record` with ``problem`` and ``line`` (its first line) set.
+    """
     with open_text(path, SkipFile, label=path.name, newline="") as f:
-        reader = csv.DictReader(f)
-        columns = reader.fieldnames or []
+        reader = csv.reader(f)
+        try:
+            columns = next(reader, [])
+        except csv.Error as exc:
+            raise SkipFile(f"{path.name}:1: not a valid CSV header ({exc})") from None
         if options.text_field not in columns:
             raise SkipFile(
                 f"no column {options.text_field!r} (columns: {', '.join(columns) or 'none'}): "
                 "name the text column with --text-field"
             )
-        for n, row in enumerate(reader):
-            row = {k: v for k, v in row.items() if k is not None}
-            rec = _structured(row, n, path, options)
-            if rec is not None:
-                yield rec
+        n = 0
+        while True:
+            first = reader.line_num + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                yield Record(text="", record=n, problem=f"not valid CSV ({exc})", line=first)
+                n += 1
+                continue
+            if not row:
+                continue
+            if len(row) != len(columns):
+                what = f"has {len(row)} fields, the header {len(columns)}"
+                yield Record(text="", record=n, problem=what, line=first)
+            else:
+                rec = _structured(dict(zip(columns, row, strict=True)), n, path, options)
+                if rec is not None:
+                    yield rec
+            n += 1
 
 
 def read_pdf(path: Path, options: ReadOptions) -> Iterator[Record]:

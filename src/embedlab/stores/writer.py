@@ -22,7 +22,7 @@ import os
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ import numpy as np
 
 from embedlab.models.base import Encoder
 from embedlab.search.chunking import Chunker
-from embedlab.search.ingest import ReadOptions, SkipFile, Skipped, read_file
+from embedlab.search.ingest import ReadOptions, Record, SkipFile, Skipped, read_file
 from embedlab.stores.embedded import SEGMENTS
 
 #: chunks embedded per encoder call.
@@ -190,6 +190,7 @@ class IndexWriter:
         self.progress: Progress | None = None
         self.files_done = 0
         self.files_total = 0
+        self._skipped_lines: set[Skipped] = set()
 
     def tick(self) -> None:
         """Report progress (files read, files to read, chunks embedded so far)."""
@@ -291,7 +292,7 @@ class IndexWriter:
         kept: set[int] = set()
         count = 0
         next_seq: dict[int, int] = {}  # chunk numbers go on across the blocks of a record
-        for rec in read_file(job.path, self.options):
+        for rec in self._records(job.path):
             if not rec.text.strip():
                 continue
             meta = json.dumps(rec.metadata, ensure_ascii=False, default=str)
@@ -344,6 +345,18 @@ class IndexWriter:
             (job.digest, job.mtime_ns, job.size, count, doc_id),
         )
         return count
+
+    def _records(self, path: Path) -> Iterator[Record]:
+        """The file's records; a part that could not be read (a malformed line) is reported,
+        once even if the file is redone after a rollback, and left out."""
+        for rec in read_file(path, self.options):
+            if not rec.problem:
+                yield rec
+                continue
+            skip = Skipped(str(path), rec.problem, rec.line)
+            if skip not in self._skipped_lines:
+                self._skipped_lines.add(skip)
+                self.report.skipped.append(skip)
 
     def due(self) -> bool:
         """Whether enough work is pending to commit at this document boundary."""
