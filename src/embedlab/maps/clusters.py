@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from embedlab.errors import InputError, TooFewPointsError
+from embedlab.vectors.similarity import normalize, top_k
 
 #: above this many points clustering and outliers work on a 50-dim PCA of the vectors.
 REDUCE_ABOVE = 5000
@@ -56,8 +57,7 @@ class Clustering:
 
 
 def _prepare(vectors: np.ndarray, seed: int) -> tuple[np.ndarray, str]:
-    x = np.asarray(vectors, dtype=np.float32)
-    x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    x = normalize(vectors)
     if x.shape[0] > REDUCE_ABOVE and x.shape[1] > 50:
         from sklearn.decomposition import PCA
 
@@ -288,7 +288,7 @@ def ctfidf_labels(texts: list[str], labels: np.ndarray, *, top: int = 6) -> dict
     scores = tf * idf
     out: dict[int, list[str]] = {}
     for row, k in enumerate(classes):
-        order = np.argsort(-scores[row], kind="stable")[:top]
+        order = top_k(scores[row], top)
         out[k] = [str(vocab[j]) for j in order if counts[row, j] > 0]
     return out
 
@@ -353,7 +353,7 @@ def find_outliers(
     k = min(k, n - 1)
     score, name = OUTLIER_METHODS[method]
     scores = score(x, k)
-    flagged = np.argsort(-scores, kind="stable")[: max(1, int(round(share * n)))]
+    flagged = top_k(scores, max(1, int(round(share * n))))
     note = f"{name.format(k=k)}, the {share:.0%} most unusual, {where}"
     return Outliers(flagged.astype(np.int64), scores, note)
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from embedlab.errors import InputError, TooFewPointsError
+from embedlab.vectors.similarity import normalize, top_k_rows
 
 #: trustworthiness needs all pairwise distances: above this many points it uses a sample.
 TRUST_SAMPLE = 4000
@@ -25,9 +26,7 @@ PER_POINT_MAX = 20_000
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float32)
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return x / np.maximum(norms, 1e-12)
+    return normalize(x)
 
 
 def nearest(
@@ -52,11 +51,7 @@ def nearest(
         if exclude is not None:
             rows = np.arange(sims.shape[0])
             sims[rows, exclude[start : start + 1024]] = -np.inf
-        part = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        part_s = np.take_along_axis(sims, part, axis=1)
-        order = np.argsort(-part_s, axis=1, kind="stable")
-        out_i[start : start + 1024] = np.take_along_axis(part, order, axis=1)
-        out_s[start : start + 1024] = np.take_along_axis(part_s, order, axis=1)
+        out_i[start : start + 1024], out_s[start : start + 1024] = top_k_rows(sims, k)
     return out_i, out_s
 
 

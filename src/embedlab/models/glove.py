@@ -22,6 +22,7 @@ import numpy as np
 from embedlab.errors import InputError, ModelError
 from embedlab.models.base import Encoder, ModelInfo
 from embedlab.models.paths import sha256_file, verify_file
+from embedlab.vectors.similarity import normalize
 
 #: a word: letters/digits, with inner apostrophes or hyphens (``rock-n-roll``, ``o'neill``).
 _WORD = re.compile(r"\w+(?:['’\-]\w+)*")
@@ -155,8 +156,7 @@ class WordVectors(Encoder):
     @cached_property
     def unit_matrix(self) -> np.ndarray:
         """The matrix with every row L2-normalised (computed once; for nearest-word search)."""
-        m = np.asarray(self.matrix, dtype=np.float32)
-        return m / np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-12)
+        return normalize(self.matrix)
 
     # --- Encoder ----------------------------------------------------------------------
 

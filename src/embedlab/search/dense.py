@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from embedlab.errors import DimensionMismatchError, InputError
-from embedlab.vectors import Int8Calibration, normalize, to_binary, to_int8
+from embedlab.vectors import Int8Calibration, normalize, to_binary, to_int8, top_k_rows
 
 #: collections with at least this many vectors use the FAISS ANN index by default. Measured
 #: by ``benchmarks/search.py`` (docs/benchmarks.md, one thread, 384 dims): exact search
@@ -67,24 +67,6 @@ class DenseHits:
     method: str
     first_stage: np.ndarray | None = None
     first_rank: np.ndarray | None = None
-
-
-def top_k_rows(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices and values of the ``k`` highest scores in each row, best first."""
-    s = np.atleast_2d(scores)
-    k = max(0, min(k, s.shape[1]))
-    if k == 0:
-        empty = np.empty((s.shape[0], 0))
-        return empty.astype(np.int64), empty.astype(np.float32)
-    part = (
-        np.argpartition(-s, k - 1, axis=1)[:, :k]
-        if k < s.shape[1]
-        else np.tile(np.arange(s.shape[1]), (s.shape[0], 1))
-    )
-    vals = np.take_along_axis(s, part, axis=1)
-    order = np.lexsort((part, -vals), axis=1)
-    ids = np.take_along_axis(part, order, axis=1).astype(np.int64)
-    return ids, np.take_along_axis(vals, order, axis=1).astype(np.float32)
 
 
 @dataclass

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from embedlab.errors import EmptyInputError, InputError
+from embedlab.vectors.similarity import top_k
 
 K1 = 1.5
 B = 0.75
@@ -151,9 +152,7 @@ class BM25Index:
             masked = np.zeros_like(scores)
             masked[rows] = scores[rows]
             scores = masked
-        k = min(k, self.n)
-        part = np.argpartition(-scores, k - 1)[:k] if k < self.n else np.arange(self.n)
-        order = part[np.lexsort((part, -scores[part]))]
+        order = top_k(scores, k)
         order = order[scores[order] > 0]
         return KeywordHits(order.astype(np.int64), scores[order], tokens)
 

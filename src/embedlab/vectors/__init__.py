@@ -22,6 +22,7 @@ from embedlab.vectors.similarity import (
     similarity,
     similarity_matrix,
     top_k,
+    top_k_rows,
 )
 from embedlab.vectors.stats import VectorStats, vector_stats
 
@@ -45,6 +46,7 @@ __all__ = [
     "to_float16",
     "to_int8",
     "top_k",
+    "top_k_rows",
     "truncate",
     "vector_stats",
 ]

@@ -89,12 +89,29 @@ def similarity(a: np.ndarray, b: np.ndarray, metric: str = "cosine") -> float:
     return float(_metric(metric)(va, vb)[0, 0])
 
 
+def top_k_rows(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and values (float32) of the ``k`` highest scores in each row, best first,
+    ties by lower index: ``argpartition`` and a sort of the ``k`` kept, never a full sort.
+
+    The one top-k of embedlab (search, maps, benchmarks and :func:`top_k` use it).
+    """
+    s = np.atleast_2d(scores)
+    k = max(0, min(k, s.shape[1]))
+    if k == 0:
+        empty = np.empty((s.shape[0], 0))
+        return empty.astype(np.int64), empty.astype(np.float32)
+    part = (
+        np.argpartition(-s, k - 1, axis=1)[:, :k]
+        if k < s.shape[1]
+        else np.tile(np.arange(s.shape[1]), (s.shape[0], 1))
+    )
+    vals = np.take_along_axis(s, part, axis=1)
+    order = np.lexsort((part, -vals), axis=1)
+    ids = np.take_along_axis(part, order, axis=1).astype(np.int64)
+    return ids, np.take_along_axis(vals, order, axis=1).astype(np.float32)
+
+
 def top_k(scores: np.ndarray, k: int, higher_is_better: bool = True) -> np.ndarray:
     """Indices of the ``k`` best scores of a 1-D array, best first (ties by lower index)."""
     s = np.asarray(scores)
-    k = max(0, min(k, s.shape[0]))
-    key = -s if higher_is_better else s
-    if k == 0:
-        return np.empty(0, dtype=np.int64)
-    part = np.argpartition(key, k - 1)[:k] if k < s.shape[0] else np.arange(s.shape[0])
-    return part[np.lexsort((part, key[part]))]
+    return top_k_rows(s if higher_is_better else -s, k)[0][0]
