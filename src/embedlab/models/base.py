@@ -12,7 +12,7 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -150,10 +150,16 @@ class Encoder(ABC):
         """(start, end) character offsets in ``text`` of each token the model reads.
 
         Special tokens and the role prefix are left out (:meth:`count_tokens` of ``""``
-        counts them). ``None`` when the backend has no tokenizer (remote servers, word
-        tables): the chunker then counts words instead.
+        counts them). By default: the fast Hugging Face tokenizer at ``self.model.tokenizer``
+        when there is one (sentence-transformers models, and wrappers that expose their
+        inner ``model``); backends with another tokenizer override this (ONNX). ``None``
+        when there is none (remote servers, word tables): the chunker then counts words.
         """
-        return None
+        tok: Any = getattr(getattr(self, "model", None), "tokenizer", None)
+        if not getattr(tok, "is_fast", False):
+            return None
+        enc = tok(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
+        return [(int(a), int(b)) for a, b in enc["offset_mapping"] if b > a]
 
     def check_length(
         self, texts: Sequence[str], role: str = "document", counts: Sequence[int] | None = None

@@ -43,14 +43,6 @@ class SentenceTransformerEncoder(Encoder):
         enc = self.model.tokenizer([prefix + t for t in texts], add_special_tokens=True)
         return [len(ids) for ids in enc["input_ids"]]
 
-    def token_spans(self, text: str) -> list[tuple[int, int]] | None:
-        """Token character spans from the model's fast tokenizer (``None`` for a slow one)."""
-        tok: Any = getattr(self.model, "tokenizer", None)
-        if not getattr(tok, "is_fast", False):
-            return None
-        enc = tok(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
-        return [(int(a), int(b)) for a, b in enc["offset_mapping"] if b > a]
-
 
 def _device() -> str:
     return torch_device()
