@@ -52,6 +52,8 @@ __all__ = [
 RAG_PREFIX = "rag:"
 #: answer tokens when a request says nothing (Ollama's num_predict, OpenAI's max_tokens).
 DEFAULT_MAX_TOKENS = 256
+#: the retrieval a ``rag:INDEX`` chat runs (the protocols have no field for stages).
+RAG_STAGES: dict[str, Any] = {"mode": "hybrid", "k": 5}
 
 
 @dataclass(frozen=True)
@@ -330,7 +332,7 @@ async def answer(
 
             raise EmptyInputError("No question: the last user message is empty.")
         chat_model = await open_chat(request, None)
-        pieces = await rag_stream(request, index, question, chat_model, max_tokens)
+        pieces = await rag_stream(request, index, question, chat_model, max_tokens, **RAG_STAGES)
     else:
         chat_model = await open_chat(request, model)
         pieces = thread_iter(lambda: plain_chat_pieces(chat_model, messages, max_tokens))
