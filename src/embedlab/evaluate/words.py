@@ -28,6 +28,9 @@ import numpy as np
 
 from embedlab.data.text import open_text
 from embedlab.errors import DatasetError, InputError
+from embedlab.explore.analogy import METHODS as ANALOGY_METHODS
+from embedlab.explore.analogy import analogy_scores
+from embedlab.vectors.similarity import top_k_rows
 
 TOPN = 5  # gensim looks at the top 5 candidates
 CHUNK = 256  # questions scored at once
@@ -173,17 +176,13 @@ def _read_questions(
 def _scores(
     method: str, raw: np.ndarray, norms: np.ndarray, unit: np.ndarray, q: np.ndarray
 ) -> np.ndarray:
-    """Scores of every vocabulary word (rows) for each question (columns)."""
-    if method == "3cosadd":
-        # gensim sums in float32 (b + c, then - a) and divides by the weight 3.0 in float64
-        mean = ((unit[q[:, 1]] + unit[q[:, 2]]) - unit[q[:, 0]]).astype(np.float64) / 3.0
-        mean = (mean / np.linalg.norm(mean, axis=1, keepdims=True)).astype(np.float32)
-        return (raw @ mean.T) / norms[:, None]
-    shifted = [(1 + (raw @ unit[q[:, j]].T) / norms[:, None]) / 2 for j in (0, 1, 2)]
-    return shifted[1] * shifted[2] / (shifted[0] + 0.000001)
+    """Scores of every vocabulary word (rows) for each question ``q0 : q1 :: q2 : ?``
+    (columns): the analogy ``q1 - q0 + q2`` in gensim's arithmetic, by the explorer's scorer."""
+    a, b, c = unit[q[:, 1]], unit[q[:, 0]], unit[q[:, 2]]
+    return analogy_scores(method, unit, a, b, c, raw=raw, norms=norms)
 
 
-METHODS: tuple[str, ...] = ("3cosadd", "3cosmul")
+METHODS: tuple[str, ...] = tuple(ANALOGY_METHODS)  # the explorer's, in one place
 
 
 def evaluate_analogies(
@@ -233,8 +232,7 @@ def evaluate_analogies(
         scores = _scores(method, raw, norms, unit, q).T  # (batch, vocab)
         rows = np.arange(len(batch))[:, None]
         scores[rows, q] = -np.inf  # the inputs are never an answer
-        top = np.argpartition(-scores, TOPN, axis=1)[:, :TOPN]
-        top = np.take_along_axis(top, np.argsort(-scores[rows, top], axis=1, kind="stable"), axis=1)
+        top, _ = top_k_rows(scores, TOPN)
         for (sec, _, ws), cands in zip(batch, top, strict=True):
             predicted = _pick(words, cands, set(ws[:3]), fold)
             if predicted == ws[3]:

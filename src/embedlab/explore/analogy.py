@@ -33,17 +33,49 @@ from embedlab.vectors.similarity import normalize, top_k
 COSMUL_EPSILON = 1e-6
 
 
+def analogy_scores(
+    method: str,
+    unit: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    c: np.ndarray,
+    *,
+    raw: np.ndarray | None = None,
+    norms: np.ndarray | None = None,
+) -> np.ndarray:
+    """The one analogy scorer: every candidate (rows) for each ``a - b + c`` (columns).
+
+    :param unit: unit-norm candidate rows.
+    :param a: unit vectors ``(d,)`` or ``(m, d)`` (one row per analogy); so ``b`` and ``c``.
+    :param raw: the candidates before normalisation and ``norms`` their L2 norms: cosines are
+        then ``raw @ x / norms``, gensim's own arithmetic (what
+        :func:`embedlab.evaluate.words.evaluate_analogies` needs to equal gensim exactly).
+    :return: ``(n, m)`` float32 scores (3CosAdd: cosine with ``unit(a + c - b)``, summed in
+        float32 and scaled in float64 as gensim does; 3CosMul: see the module docstring).
+    """
+    x = np.concatenate([np.atleast_2d(v) for v in (a, b, c)])
+    m = x.shape[0] // 3
+    base = unit if raw is None else raw
+    if _method(method) is cos_add:
+        mean = ((x[:m] + x[2 * m :]) - x[m : 2 * m]).astype(np.float64) / 3.0
+        x = (mean / np.linalg.norm(mean, axis=1, keepdims=True)).astype(np.float32)
+    cos = base @ x.T  # one pass over the candidates for all the vectors
+    if norms is not None:
+        cos = cos / norms[:, None]
+    if _method(method) is cos_add:
+        return cos  # type: ignore[no-any-return]
+    pa, pb, pc = ((1 + cos[:, i * m : (i + 1) * m]) / 2 for i in range(3))
+    return pa * pc / (pb + COSMUL_EPSILON)  # type: ignore[no-any-return]
+
+
 def cos_add(unit: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     """3CosAdd: cosine of each row of ``unit`` with ``unit(a - b + c)`` (inputs unit-norm)."""
-    target = normalize(a - b + c)
-    return unit @ target
+    return analogy_scores("3cosadd", unit, a, b, c)[:, 0]
 
 
 def cos_mul(unit: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     """3CosMul: ``cos'(x,a) * cos'(x,c) / (cos'(x,b) + 1e-6)`` with ``cos' = (1 + cos) / 2``."""
-    # (3, d) @ (d, n): one pass over the candidates, as fast as a single matrix-vector product
-    pa, pb, pc = (1 + np.stack([a, b, c]) @ unit.T) / 2
-    return pa * pc / (pb + COSMUL_EPSILON)
+    return analogy_scores("3cosmul", unit, a, b, c)[:, 0]
 
 
 #: method name -> objective; error messages are built from these keys.
