@@ -97,8 +97,10 @@ class IndexEntry:
 def survey_indexes() -> list[IndexEntry]:
     """Every index under ``home()/indexes``, sorted by name; a damaged one carries the
     reason instead of stats (it never hides the others)."""
-    out = []
+    out: list[IndexEntry] = []
     root = indexes_root()
+    if not root.is_dir():
+        return out
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         if not (folder / DB_NAME).exists():
             continue

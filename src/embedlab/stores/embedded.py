@@ -15,6 +15,7 @@ is deleted by the next writer.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import sqlite3
@@ -45,9 +46,10 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 def indexes_root() -> Path:
-    """``home()/indexes`` (created on first use)."""
+    """``home()/indexes`` (created on first use; left absent where home is read-only)."""
     path = home() / "indexes"
-    path.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):  # a read-only home: readers find no index, writers
+        path.mkdir(parents=True, exist_ok=True)  # are refused by can_write
     return path
 
 
