@@ -180,3 +180,14 @@ def test_a_real_process_with_debug_prints_the_traceback(tmp_path: Path) -> None:
     assert debug.returncode == 1 and debug.stdout == ""
     assert "Traceback (most recent call last)" in debug.stderr
     assert debug.stderr.rstrip().splitlines()[-1].startswith("embedlab.errors.InputError: ")
+
+
+def test_without_a_writable_home_the_line_still_says_how_to_see_the_traceback(
+    monkeypatch, tmp_path: Path
+) -> None:
+    not_a_folder = tmp_path / "home"
+    not_a_folder.write_text("a file where the home folder should be")
+    monkeypatch.setenv("EMBEDLAB_HOME", str(not_a_folder))
+    monkeypatch.setattr(explore_cmd, "load_model", _boom)
+    line = _one_line_error(CliRunner().invoke(cli, ["embed", "hello"]), "RuntimeError", "--debug")
+    assert "traceback in" not in line
