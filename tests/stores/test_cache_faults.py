@@ -117,3 +117,26 @@ def test_three_fresh_processes_race_on_a_new_bm25_generation(tmp_path: Path) -> 
     assert sorted(p.name for p in (tmp_path / "bm25").iterdir()) == ["gen-7"]
     assert BM25Index.load(tmp_path / "bm25" / "gen-7").n == 3000
     assert os.listdir(tmp_path / "bm25" / "gen-7")
+
+
+def test_map_cache_under_an_index_is_recomputed_when_damaged_or_unwritable(tmp_path: Path) -> None:
+    from embedlab.maps import cache
+
+    key = {"kind": "projection", "n": 3}
+    calls: list[int] = []
+
+    def compute() -> dict[str, np.ndarray]:
+        calls.append(1)
+        return {"coords": np.arange(6, dtype=np.float32).reshape(3, 2)}
+
+    folder = tmp_path / "maps"
+    cache.cached(folder, key, compute)
+    (path,) = folder.glob("*.npz")
+    path.write_bytes(path.read_bytes()[:40])  # damaged (was: zipfile.BadZipFile)
+    arrays, hit = cache.cached(folder, key, compute)
+    assert not hit and len(calls) == 2 and arrays["coords"].shape == (3, 2)
+    assert cache.cached(folder, key, compute)[1]  # rewritten whole
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    arrays, hit = cache.cached(blocked, key, compute)  # cannot be written: still answered
+    assert not hit and arrays["coords"].shape == (3, 2)

@@ -8,10 +8,12 @@ back instead of recomputed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import tempfile
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -51,7 +53,7 @@ def load(folder: Path, key: dict[str, Any]) -> Arrays | None:
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {name: data[name] for name in data.files}
-    except (OSError, ValueError):
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):  # damaged: computed again
         return None
     stored = arrays.pop("__key__", None)
     if stored is None or json.loads(str(stored)) != json.loads(json.dumps(key, default=str)):
@@ -91,7 +93,8 @@ def cached(
             return hit, True
     arrays = compute()
     if folder is not None:
-        save(folder, key, arrays)
+        with contextlib.suppress(OSError):  # read-only or full: served without the cache
+            save(folder, key, arrays)
     return arrays, False
 
 
