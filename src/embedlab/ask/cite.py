@@ -21,6 +21,7 @@ from embedlab.models.base import Encoder
 #: ``[1]``, ``[1, 2]``, ``[1][3]``, ``[ 2 ]``.
 MARKER = re.compile(r"\[\s*(\d+(?:\s*,\s*\d+)*)\s*\]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+_LEADING = re.compile(r"^(?:\[\s*\d+(?:\s*,\s*\d+)*\s*\]\s*[.,;:]?\s*)+")
 #: the background percentile a supported sentence must beat.
 UNRELATED_PERCENTILE = 95.0
 
@@ -82,18 +83,23 @@ def cited_numbers(text: str) -> list[int]:
 
 
 def split_sentences(answer: str) -> list[Sentence]:
-    """The answer's sentences with their citations; a bare marker joins the sentence before."""
+    """The answer's sentences with their citations.
+
+    Markers that open a sentence belong to the one before (``"... a day. [1] Next ..."``),
+    as models often put the citation after the full stop.
+    """
     out: list[Sentence] = []
     for raw in _SENTENCE_END.split(answer):
         text = raw.strip()
-        if not text:
-            continue
-        cites = cited_numbers(text)
-        if not MARKER.sub("", text).strip(" .,;:!?") and out:
-            out[-1].text += " " + text
-            out[-1].citations += [n for n in cites if n not in out[-1].citations]
-            continue
-        out.append(Sentence(text, cites))
+        lead = _LEADING.match(text)
+        if lead and out:
+            out[-1].text += " " + lead.group(0).strip()
+            out[-1].citations += [
+                n for n in cited_numbers(lead.group(0)) if n not in out[-1].citations
+            ]
+            text = text[lead.end() :].strip()
+        if text:
+            out.append(Sentence(text, cited_numbers(text)))
     return out
 
 
