@@ -10,6 +10,8 @@ and the iterator is closed in its own thread (a ``finally`` in a generator runs 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import json
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -41,21 +43,39 @@ class _ThreadIter:
         self.stop = threading.Event()
 
     def _produce(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[Any]) -> None:
-        def put(item: Any) -> None:
-            fut = asyncio.run_coroutine_threadsafe(queue.put(item), loop)
-            fut.result()
+        def put(item: Any) -> bool:
+            """Hand ``item`` over (waiting while the queue is full); ``False`` once the
+            consumer has stopped or its loop has closed."""
+            if self.stop.is_set() or loop.is_closed():
+                return False
+            coro = queue.put(item)
+            try:
+                fut = asyncio.run_coroutine_threadsafe(coro, loop)
+            except RuntimeError:  # the loop closed meanwhile
+                coro.close()
+                return False
+            while True:
+                try:
+                    fut.result(timeout=0.5)
+                    return True
+                except concurrent.futures.TimeoutError:
+                    if self.stop.is_set() or loop.is_closed():
+                        with contextlib.suppress(RuntimeError):  # a closed loop
+                            fut.cancel()
+                        return False
+                except concurrent.futures.CancelledError:
+                    return False
 
         it: Iterator[Any] | None = None
         try:
             it = self.make()
             for item in it:
-                if self.stop.is_set():
+                if not put(item):
                     break
-                put(item)
-            put(_DONE)
+            else:
+                put(_DONE)
         except BaseException as exc:  # handed to the consumer, which re-raises it
-            if not self.stop.is_set():
-                put(_Raised(exc))
+            put(_Raised(exc))
         finally:
             close = getattr(it, "close", None)
             if callable(close):
