@@ -72,6 +72,15 @@ def glove() -> Encoder:
 
 
 @pytest.fixture(scope="session")
+def chat_local() -> Any:
+    """The bundled chat model (SmolLM2-135M), loaded once through the chat registry's
+    process cache, so a test server in this process shares it. Keep answers short."""
+    from embedlab.ask import load_chat
+
+    return load_chat("local")
+
+
+@pytest.fixture(scope="session")
 def test_output() -> Path:
     TEST_OUTPUT.mkdir(exist_ok=True)
     return TEST_OUTPUT

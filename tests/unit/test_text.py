@@ -69,3 +69,25 @@ def test_jsonl_goes_through_the_same_reader(tmp_path: Path) -> None:
     p.write_bytes(b'{"text": "a"}\n{"text": "\xe9"}\n')
     with pytest.raises(DatasetError, match=r"rows\.jsonl: not UTF-8 \(a bad byte at line 2"):
         list(json_lines(p, DatasetError))
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("notes.txt", "Première ligne.\n\nDeuxième paragraphe, œuvre.\n"),
+        ("rows.csv", "text,label\nnaïve café,a\nœuvre,b\n"),
+        ("rows.jsonl", '{"text": "naïve café"}\n{"text": "œuvre"}\n'),
+    ],
+)
+def test_indexing_reads_utf16_files_like_utf8_ones(tmp_path: Path, name: str, content: str) -> None:
+    """Ingest goes through the same reader: a UTF-16 file gives the records its UTF-8 twin does."""
+    from embedlab.search.ingest import probe, read_file
+
+    records = []
+    for encoding in ("utf-8", "utf-16"):
+        p = tmp_path / encoding / name
+        p.parent.mkdir()
+        p.write_bytes(content.encode(encoding))
+        probe(p)  # raises SkipFile when it would not be indexed
+        records.append([(r.text, r.record, r.offset) for r in read_file(p)])
+    assert records[0] == records[1] and records[0]
