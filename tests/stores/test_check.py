@@ -73,6 +73,30 @@ def test_clean_index_checks_ok_with_counts_and_checksums(base_index: EmbeddedInd
     assert [s.sha256 for s in r.segments] == [hashlib.sha256(seg.read_bytes()).hexdigest()]
     res = CliRunner().invoke(cli, ["index", "check", base_index.name])
     assert res.exit_code == 0 and res.output.rstrip().endswith("OK"), res.output
+    res = CliRunner().invoke(cli, ["index", "check", base_index.name, "--json"])
+    data = json.loads(res.output)
+    assert data["ok"] is True and data["chunks"] == len(base_index)
+    assert data["segments"][0]["sha256"] == r.segments[0].sha256
+
+
+def test_edited_meta_and_dangling_rows_are_found(copy: str) -> None:
+    fingerprint = check_index(copy).fingerprint
+    conn = sqlite3.connect(index_folder(copy) / DB_NAME)
+    conn.execute("UPDATE meta SET value='\"0000000000000000\"' WHERE key='fingerprint'")
+    conn.commit()
+    r = check_index(copy)
+    assert not r.ok and "does not match the recorded model description" in r.problems[0]
+    conn.execute("UPDATE meta SET value=? WHERE key='fingerprint'", (json.dumps(fingerprint),))
+    conn.execute("UPDATE chunks SET row = row + 1000 WHERE id = (SELECT min(id) FROM chunks)")
+    conn.commit()
+    conn.close()
+    forget(index_folder(copy))
+    r = check_index(copy)
+    assert not r.ok and any(
+        "1 chunk(s) point at a vector that no segment holds" in p for p in r.problems
+    )
+    with pytest.raises(IndexDamagedError, match="points at row 10"):
+        open_index(copy).vectors()
 
 
 def test_row_overwritten_in_place_is_found_by_check(copy: str) -> None:
