@@ -116,3 +116,41 @@ def test_connect_shows_a_down_server_as_down(live_server: str, minilm: Encoder, 
     chat_names = [m["name"] for m in got["options"]["chat"]]
     assert "local" in chat_names and f"openai:rag:{demo}" in chat_names  # the page offers them
     assert [s["up"] for s in got["options"]["servers"]] == [False, True]
+
+
+def test_configured_servers_embed_in_every_panel(live_server: str, minilm: Encoder) -> None:
+    """With ``--openai URL`` the server's embedding models are listed for the panels and
+    embed through it (here: this lab's own server, so the vectors are MiniLM's); without
+    it, the same name is refused."""
+    import numpy as np
+
+    from embedlab.server.app import create_app
+    from embedlab.server.config import ServerConfig
+    from tests.conftest import run_async
+
+    app = create_app(config=ServerConfig(openai=(f"{live_server}/v1",)))
+    plain = create_app()
+    texts = ["A cat sat on the mat.", "Stocks fell sharply."]
+
+    async def go() -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, a in (("configured", app), ("plain", plain)):
+            transport = httpx.ASGITransport(app=a)
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://127.0.0.1", timeout=120
+            ) as c:
+                rows = (await c.get("/lab/models")).json()["models"]
+                r = await c.post("/lab/embed", json={"texts": texts, "model": "openai:minilm"})
+                out[key] = (rows, r)
+        return out
+
+    got = run_async(go)
+    rows, r = got["configured"]
+    assert {"name": "openai:minilm", "kind": "remote"}.items() <= next(
+        m for m in rows if m["name"] == "openai:minilm"
+    ).items()
+    assert r.status_code == 200, r.text
+    vectors = np.array([item["vector"] for item in r.json()["items"]], dtype=np.float32)
+    np.testing.assert_allclose(vectors, minilm.embed(texts), atol=1e-5)
+    rows, r = got["plain"]
+    assert r.status_code == 403 and all(m["kind"] != "remote" for m in rows)

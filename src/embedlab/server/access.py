@@ -103,10 +103,13 @@ class AccessPolicy:
 
     :param models: models the operator started the server with (exact spellings).
     :param rerankers: rerankers the operator allowed (folders or hub ids, exact spellings).
+    :param remote: remote backends (``ollama``, ``openai``) whose server the operator named
+        (``embedlab serve --ollama URL / --openai URL``): any model on it may be named.
     """
 
     models: tuple[str, ...] = ()
     rerankers: tuple[str, ...] = ()
+    remote: tuple[str, ...] = ()
 
     def operator_named(self, value: str) -> bool:
         """Whether ``value`` is exactly something the operator started the server with."""
@@ -140,6 +143,8 @@ class AccessPolicy:
             if folder is None:
                 raise _refuse(f"{name!r}: there is no trained model {arg!r} in {trained_dir()}")
             return f"{prefix}:{folder}"
+        if prefix.lower() in self.remote:  # a model on a server the operator configured
+            return name
         raise _refuse(
             f"{name!r} on request (a remote backend); start it with "
             f"'embedlab serve --models {settings.get('model')},{name}' to serve this one"

@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from embedlab.errors import EmbedlabError, ModelNotInstalledError
 from embedlab.server.access import AccessPolicy
+from embedlab.server.chat import remote_model_options
 from embedlab.server.config import ServerConfig
 from embedlab.server.guard import BodyGuard, TrustGuard
 from embedlab.server.limits import JobSlots
@@ -178,7 +179,10 @@ def create_app(
         batching=batching,
         max_batch=config.limits.max_batch,
     )
-    pool.policy = AccessPolicy(tuple(pool.preload), config.rerankers)
+    pool.remote_options = remote_model_options(config)  # --ollama / --openai embedding models
+    pool.policy = AccessPolicy(
+        tuple(pool.preload), config.rerankers, remote=tuple(pool.remote_options)
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

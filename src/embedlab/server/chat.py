@@ -46,6 +46,7 @@ __all__ = [
     "rag_index",
     "rag_pieces",
     "rag_stream",
+    "remote_model_options",
     "start_stream",
 ]
 
@@ -82,6 +83,20 @@ def chat_servers(request: Any) -> ChatServers:
         tuple(u.rstrip("/") for u in openai),
         os.environ.get("OPENAI_API_KEY") or None,
     )
+
+
+def remote_model_options(config: Any) -> dict[str, dict[str, Any]]:
+    """Load options of the remote embedding backends the operator named explicitly
+    (``--ollama URL``, ``--openai URL``: the first), for the model pool; ``{}`` when none."""
+    out: dict[str, dict[str, Any]] = {}
+    if getattr(config, "ollama", None):
+        out["ollama"] = {"base_url": ollama_base_url(config.ollama)}
+    if getattr(config, "openai", ()):
+        options: dict[str, Any] = {"base_url": config.openai[0].rstrip("/")}
+        if os.environ.get("OPENAI_API_KEY"):
+            options["api_key"] = os.environ["OPENAI_API_KEY"]
+        out["openai"] = options
+    return out
 
 
 async def list_servers(request: Any) -> list[RemoteListing]:
@@ -300,7 +315,7 @@ async def rag_stream(
     from embedlab.stores import open_index
 
     index = await asyncio.to_thread(open_index, index_name)
-    encoder, _ = await get_pool(request).encoder(index.model_name)
+    encoder, _ = await get_pool(request).encoder(index.model_name, trusted=True)
     return thread_iter(
         lambda: rag_pieces(index, question, chat, max_tokens, encoder=encoder, **stages)
     )

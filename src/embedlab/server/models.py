@@ -11,6 +11,7 @@ with one well-filled batch instead of many small ones that fight over the cores.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -153,6 +154,8 @@ class ModelPool:
         self._encoders: dict[str, Encoder] = {}
         self._queues: dict[str, _Queue] = {}
         self._loading: dict[str, asyncio.Future[Encoder]] = {}
+        #: load options per remote backend the operator configured ({"ollama": {"base_url": ...}})
+        self.remote_options: dict[str, dict[str, Any]] = {}
 
     # --- loading ---------------------------------------------------------------------
 
@@ -169,7 +172,8 @@ class ModelPool:
         fut = self._loading.get(name)
         loop = asyncio.get_running_loop()
         if fut is None or fut.get_loop() is not loop or (fut.done() and fut.exception()):
-            fut = loop.run_in_executor(None, load_model, name)
+            options = self.remote_options.get(name.partition(":")[0].lower(), {})
+            fut = loop.run_in_executor(None, functools.partial(load_model, name, **options))
             fut.add_done_callback(lambda f: f.cancelled() or f.exception())  # no "never retrieved"
             self._loading[name] = fut
         return fut

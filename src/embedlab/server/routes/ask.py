@@ -95,7 +95,7 @@ def _events(index: Any, body: AskBody, model: Any, encoder: Any) -> Iterator[dic
 async def _vector_event(request: Request, index: Any, question: str) -> dict[str, Any]:
     from embedlab.figures.vectors import dimension_bars
 
-    vectors = await get_pool(request).embed(index.model_name, [question], "query")
+    vectors = await get_pool(request).embed(index.model_name, [question], "query", trusted=True)
     vec = vectors[0]
     figure = fig_json(dimension_bars(vec, height=160))
     return {"type": "vector", "model": index.model_name, "dims": int(vec.shape[0]),
@@ -124,7 +124,7 @@ async def ask(body: AskBody, request: Request) -> StreamingResponse:
     body = body.model_copy(update={"rerank": rerank})
     index_name = chat.check_rag_index(request, body.index)
     index = await asyncio.to_thread(open_index, index_name)
-    encoder, _ = await get_pool(request).encoder(index.model_name)
+    encoder, _ = await get_pool(request).encoder(index.model_name, trusted=True)
     model = await chat.open_chat(request, body.model)
     first = [await _vector_event(request, index, body.question)]
     events = thread_iter(lambda: _events(index, body, model, encoder))
