@@ -85,14 +85,15 @@ def cited_numbers(text: str) -> list[int]:
 def split_sentences(answer: str) -> list[Sentence]:
     """The answer's sentences with their citations.
 
-    Markers that open a sentence belong to the one before (``"... a day. [1] Next ..."``),
-    as models often put the citation after the full stop.
+    Markers that open a sentence belong to the one before when that one cites nothing
+    (``"... a day. [1] Next ..."``: models often cite after the full stop); otherwise they
+    open their own sentence (``"[1] Rovers ... [2] Astronauts ..."``).
     """
     out: list[Sentence] = []
     for raw in _SENTENCE_END.split(answer):
         text = raw.strip()
         lead = _LEADING.match(text)
-        if lead and out:
+        if lead and out and not out[-1].citations:
             out[-1].text += " " + lead.group(0).strip()
             out[-1].citations += [
                 n for n in cited_numbers(lead.group(0)) if n not in out[-1].citations

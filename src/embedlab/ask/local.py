@@ -76,9 +76,14 @@ class LocalChat(ChatModel):
         return len(self.tokenizer.encode(text, add_special_tokens=False))
 
     def render(self, messages: list[Message]) -> str:
-        """The prompt exactly as the model reads it (its chat template, generation cue)."""
+        """The prompt exactly as the model reads it (its chat template, generation cue).
+
+        System messages are folded into the user turn after them, instruction last: this
+        small model follows an instruction there and mostly ignores one in a system turn
+        (measured on the demo set: with a system turn it answered without citing).
+        """
         text = self.tokenizer.apply_chat_template(
-            messages, tokenize=False, add_generation_prompt=True
+            merge_system(messages), tokenize=False, add_generation_prompt=True
         )
         return str(text)
 
@@ -132,6 +137,23 @@ class LocalChat(ChatModel):
             ) from failure[0]
 
 
+def merge_system(messages: list[Message]) -> list[Message]:
+    """Fold each system message into the next user message (appended after its text)."""
+    out: list[Message] = []
+    pending: list[str] = []
+    for m in messages:
+        if m["role"] == "system":
+            pending.append(m["content"])
+        elif m["role"] == "user" and pending:
+            out.append({"role": "user", "content": "\n\n".join([m["content"], *pending])})
+            pending = []
+        else:
+            out.append(m)
+    if pending:
+        out.append({"role": "user", "content": "\n\n".join(pending)})
+    return out
+
+
 def load_local(threads: int | None = None, **_: Any) -> LocalChat:
     """The bundled SmolLM2-135M-Instruct, hash-checked.
 
@@ -147,4 +169,4 @@ def load_local(threads: int | None = None, **_: Any) -> LocalChat:
     return LocalChat(path, threads=threads)
 
 
-__all__ = ["CONTEXT_WINDOW", "GGUF_NAME", "LocalChat", "load_local", "smollm2_path"]
+__all__ = ["CONTEXT_WINDOW", "GGUF_NAME", "LocalChat", "load_local", "merge_system", "smollm2_path"]

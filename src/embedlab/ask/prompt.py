@@ -18,9 +18,9 @@ from embedlab.errors import ContextWindowError, InputError, QuestionTooLongError
 from embedlab.stores.base import Chunk
 
 INSTRUCTION = (
-    "Answer the question using only the numbered sources below. After each sentence, cite "
-    "the sources it comes from by their numbers in square brackets, like [1] or [2]. If the "
-    "sources do not hold the answer, say that you do not know."
+    "Answer the question in one or two sentences using only the numbered sources, and end "
+    "each sentence with the number of its source in square brackets, like [1]. If the "
+    "sources do not hold the answer, say so."
 )
 #: the longest question accepted, in the chat model's tokens (or a quarter of its window).
 MAX_QUESTION_TOKENS = 1000
