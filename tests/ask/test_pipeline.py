@@ -124,11 +124,14 @@ def test_unreachable_chat_model_names_the_url(demo: str) -> None:
 
 
 def test_sentence_split_keeps_markers_with_their_sentence() -> None:
-    got = split_sentences("Rovers drive slowly. [2] [3] They plan [1, 4] routes.\n[5] No source!")
+    got = split_sentences(
+        "Rovers drive slowly. [2] [3] They plan [1, 4] routes.\n[5] No source!\nOdd. [6]"
+    )
     assert [(s.text, s.citations) for s in got] == [
-        ("Rovers drive slowly. [2] [3]", [2, 3]),
+        ("Rovers drive slowly. [2] [3]", [2, 3]),  # cited after the full stop
         ("They plan [1, 4] routes.", [1, 4]),
-        ("[5] No source!", [5]),
+        ("[5] No source!", [5]),  # a line opening with a marker: a list item
+        ("Odd. [6]", [6]),
     ]
 
 

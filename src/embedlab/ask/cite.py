@@ -20,7 +20,7 @@ from embedlab.models.base import Encoder
 
 #: ``[1]``, ``[1, 2]``, ``[1][3]``, ``[ 2 ]``.
 MARKER = re.compile(r"\[\s*(\d+(?:\s*,\s*\d+)*)\s*\]")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _LEADING = re.compile(r"^(?:\[\s*\d+(?:\s*,\s*\d+)*\s*\]\s*[.,;:]?\s*)+")
 #: the background percentile a supported sentence must beat.
 UNRELATED_PERCENTILE = 95.0
@@ -85,22 +85,21 @@ def cited_numbers(text: str) -> list[int]:
 def split_sentences(answer: str) -> list[Sentence]:
     """The answer's sentences with their citations.
 
-    Markers that open a sentence belong to the one before when that one cites nothing
-    (``"... a day. [1] Next ..."``: models often cite after the full stop); otherwise they
-    open their own sentence (``"[1] Rovers ... [2] Astronauts ..."``).
+    Markers that open a sentence on the same line as the one before belong to it when it
+    cites nothing (``"... a day. [1] Next ..."``: models often cite after the full stop);
+    a marker opening a line opens its own sentence (``"[2] Rovers ..."``, a list item).
     """
     out: list[Sentence] = []
-    for raw in _SENTENCE_END.split(answer):
-        text = raw.strip()
-        lead = _LEADING.match(text)
-        if lead and out and not out[-1].citations:
-            out[-1].text += " " + lead.group(0).strip()
-            out[-1].citations += [
-                n for n in cited_numbers(lead.group(0)) if n not in out[-1].citations
-            ]
-            text = text[lead.end() :].strip()
-        if text:
-            out.append(Sentence(text, cited_numbers(text)))
+    for line in answer.splitlines():
+        for i, raw in enumerate(_SENTENCE_END.split(line)):
+            text = raw.strip()
+            lead = _LEADING.match(text)
+            if lead and i > 0 and out and not out[-1].citations:
+                out[-1].text += " " + lead.group(0).strip()
+                out[-1].citations += cited_numbers(lead.group(0))
+                text = text[lead.end() :].strip()
+            if text:
+                out.append(Sentence(text, cited_numbers(text)))
     return out
 
 
