@@ -2,6 +2,13 @@
 the same run, plus BM25 queries/s against bm25s directly on the news articles.
 
     .venv/bin/python benchmarks/search.py [--n 100000] [--queries 200] [--only matryoshka]
+    .venv/bin/python benchmarks/search.py --only pipeline [--pipeline-n 20000]
+
+``--only pipeline`` times :func:`embedlab.search.pipeline.search` (one query at a time, the
+query vector given) on an in-memory index of synthetic vectors with MiniLM's fingerprint and
+random-word texts, for each mode and first stage, against ``DenseIndex.search`` on the same
+vectors in the same run. It uses only APIs older than the retrieval refactor, so running it
+with ``PYTHONPATH=<old checkout>/src`` measures the code before it on the same machine.
 
 Vectors: 1,000 Gaussian clusters whose per-dimension spread decays along the dimensions
 (scale ~ 1/sqrt(1 + i/48)), as in embeddings trained with a Matryoshka loss or sorted by
@@ -146,6 +153,54 @@ def threshold_runs(d: int) -> None:
         print(f"n={n:>7,}: exact p50 {p50:6.2f} ms, IVF p50 {a50:5.2f} ms (build {build:4.1f} s)")
 
 
+def pipeline_runs(n: int, d: int, queries: int) -> None:
+    """search() per query (CPU time, one thread) for each mode, vs DenseIndex.search."""
+    import embedlab
+    from embedlab.models import load_model
+    from embedlab.search.memory import MemoryIndex
+    from embedlab.search.pipeline import search
+    from embedlab.stores.base import Chunk
+
+    minilm = load_model("minilm")
+    x, qs = synthetic(n, minilm.info.dims, seed=7)
+    qs = qs[:queries]
+    rng = np.random.default_rng(3)
+    vocab = [f"w{i}" for i in range(3000)]
+    texts = [" ".join(rng.choice(vocab, 30)) for _ in range(n)]
+    qtexts = [" ".join(rng.choice(vocab, 4)) for _ in range(len(qs))]
+    chunks = [Chunk(id=i, doc_id=i, text=t, source="s", position={}) for i, t in enumerate(texts)]
+    index = MemoryIndex("bench", chunks, x, minilm.info.to_dict())
+    print(f"== search() pipeline: {n:,} x {x.shape[1]}, {len(qs)} queries, {embedlab.__file__} ==")
+    direct = DenseIndex(x)
+    rows = [
+        ("dense exact", {"mode": "dense"}),
+        ("dense dims 128", {"mode": "dense", "dims": 128}),
+        ("dense int8", {"mode": "dense", "quantize": "int8"}),
+        ("dense binary", {"mode": "dense", "quantize": "binary"}),
+        ("bm25", {"mode": "bm25"}),
+        ("hybrid", {"mode": "hybrid"}),
+    ]
+    for name, options in rows:
+        pos = {"i": 0}
+
+        def fn(
+            q: np.ndarray, o: dict[str, object] = options, p: dict[str, int] = pos
+        ) -> np.ndarray:
+            text = qtexts[p["i"] % len(qtexts)]
+            p["i"] += 1
+            hits = search(index, text, encoder=minilm, query_vector=q, k=10, **o).hits  # type: ignore[arg-type]
+            return np.array([h.chunk.id for h in hits][:10] + [-1] * (10 - len(hits)))
+
+        def base(q: np.ndarray) -> np.ndarray:
+            return direct.search(q, 10, exact=True).ids[0]
+
+        r = paired(fn, base, qs)
+        print(
+            f"{name:<16} cpu p50 {r['cpu_p50']:7.3f} ms (DenseIndex exact {r['base_cpu_p50']:6.3f})"
+            f"  | wall p50 {r['wall_p50']:7.3f} ms"
+        )
+
+
 def bm25_runs(queries: int) -> None:
     import bm25s
 
@@ -192,9 +247,15 @@ if __name__ == "__main__":
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--skip-threshold", action="store_true")
     parser.add_argument(
-        "--only", choices=["matryoshka"], help="only the dense Matryoshka rows (no ANN build)"
+        "--only",
+        choices=["matryoshka", "pipeline"],
+        help="only the dense Matryoshka rows (no ANN build), or only search() per mode",
     )
+    parser.add_argument("--pipeline-n", type=int, default=20_000)
     args = parser.parse_args()
+    if args.only == "pipeline":
+        pipeline_runs(args.pipeline_n, args.dims, args.queries)
+        raise SystemExit(0)
     dense_runs(args.n, args.dims, args.queries, args.only)
     if args.only:
         raise SystemExit(0)
