@@ -172,7 +172,7 @@ def pipeline_runs(n: int, d: int, queries: int) -> None:
     index = MemoryIndex("bench", chunks, x, minilm.info.to_dict())
     print(f"== search() pipeline: {n:,} x {x.shape[1]}, {len(qs)} queries, {embedlab.__file__} ==")
     direct = DenseIndex(x)
-    rows = [
+    rows: list[tuple[str, dict[str, object]]] = [
         ("dense exact", {"mode": "dense"}),
         ("dense dims 128", {"mode": "dense", "dims": 128}),
         ("dense int8", {"mode": "dense", "quantize": "int8"}),
