@@ -49,7 +49,8 @@ def minilm() -> Encoder:
 def minilm_static(embedlab_home: Path) -> Encoder:
     """``minilm-static`` from the catalogue, its cache made first with a small vocabulary.
 
-    The real MiniLM distilled by the real code, on ~560 words instead of 29,525 tokens (see
+    The real MiniLM distilled by the real code, on ~560 words and the single ASCII
+    characters (so every word can be spelt out) instead of 29,525 tokens (see
     tests/static_vocabulary.py); the web app and the grid then load it by name as users do.
     """
     from embedlab.train.distill import MINILM_STATIC, cached_static, distill_static
@@ -58,7 +59,12 @@ def minilm_static(embedlab_home: Path) -> Encoder:
     cached_static(
         MINILM_STATIC,
         lambda out: distill_static(
-            "minilm", out, pca_dims=64, vocabulary=static_words(), vocabulary_only=True
+            "minilm",
+            out,
+            pca_dims=64,
+            vocabulary=static_words(),
+            vocabulary_only=True,
+            keep_characters=True,
         ),
         progress=None,
     )

@@ -76,7 +76,9 @@ def test_route_answers_the_ready_pairs_and_yours(minilm_static: Encoder, minilm:
 
     async def go() -> tuple[httpx.Response, httpx.Response, httpx.Response]:
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://127.0.0.1", timeout=120
+        ) as c:
             return (
                 await c.get("/lab/static-lesson"),
                 await c.post("/lab/static-lesson", json={"pairs": [["the dog", "the man"]]}),

@@ -5,6 +5,9 @@ through the CLI; every refusal happens before model2vec loads anything."""
 from __future__ import annotations
 
 import json
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -13,7 +16,7 @@ from click.testing import CliRunner
 from embedlab.cli.main import cli
 from embedlab.errors import TrainingError
 from embedlab.models import load_model
-from embedlab.train.distill import base_folder, distill_static, read_vocabulary
+from embedlab.train.distill import base_folder, cached_static, distill_static, read_vocabulary
 
 
 @pytest.mark.parametrize(
@@ -110,3 +113,48 @@ def test_cli_distils_a_small_model_over_an_existing_folder(tmp_path: Path) -> No
     enc = load_model(f"static:{out}")
     assert enc.info.fingerprint == data["fingerprint"]
     assert enc.embed(["river bank", "money"]).shape == (2, 4)
+
+
+def _fake_build(calls: list[int], fail: bool = False):  # noqa: ANN202 - a small helper
+    """A build that writes a model2vec-shaped folder aside and renames it into place."""
+
+    def build(out: Path) -> None:
+        calls.append(1)
+        time.sleep(0.3)  # long enough for the second thread to reach the lock
+        if fail:
+            raise RuntimeError("build failed")
+        tmp = out.with_name(f".{out.name}.partial-{len(calls)}")
+        tmp.mkdir()
+        (tmp / "model.safetensors").write_bytes(b"x")
+        (tmp / "tokenizer.json").write_text("{}")
+        (tmp / "config.json").write_text('{"model_type": "model2vec"}')
+        os.replace(tmp, out)
+
+    return build
+
+
+def test_cached_static_builds_once_for_concurrent_callers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EMBEDLAB_HOME", str(tmp_path / "home"))
+    models = tmp_path / "home" / "cache" / "models"
+    models.mkdir(parents=True)
+    (models / ".m.partial-999").mkdir()  # left by a killed build
+    calls: list[int] = []
+    with ThreadPoolExecutor(2) as pool:
+        futures = [pool.submit(cached_static, "m", _fake_build(calls), None) for _ in range(2)]
+        paths = {f.result() for f in futures}
+    assert paths == {models / "m"} and len(calls) == 1
+    assert not (models / ".m.partial-999").exists()
+    assert cached_static("m", _fake_build(calls), None) == models / "m" and len(calls) == 1
+
+
+def test_a_failed_build_leaves_nothing_and_is_tried_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EMBEDLAB_HOME", str(tmp_path / "home"))
+    calls: list[int] = []
+    with pytest.raises(RuntimeError):
+        cached_static("m", _fake_build(calls, fail=True), None)
+    assert not (tmp_path / "home" / "cache" / "models" / "m").exists()
+    assert cached_static("m", _fake_build(calls), None).is_dir() and len(calls) == 2

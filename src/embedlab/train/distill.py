@@ -13,6 +13,7 @@ renamed into place, so a killed build never leaves half a model behind.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
@@ -40,6 +41,8 @@ MINILM_STATIC = "minilm-static"
 BUILD_WAIT = 900.0
 #: special tokens a vocabulary-only model keeps ([UNK], [PAD] ...).
 _SPECIAL = r"\[[A-Z]+\]"
+#: single ASCII characters and WordPiece continuations of one (``a``, ``##a``).
+_CHARACTERS = r"(?:##)?[!-~]"
 
 
 @dataclass
@@ -133,10 +136,13 @@ def read_vocabulary(path: str | Path) -> list[str]:
     return words
 
 
-def _keep_only(words: Sequence[str]) -> str:
-    """A model2vec ``token_remove_pattern`` that removes every base token not in ``words``."""
+def _keep_only(words: Sequence[str], characters: bool = False) -> str:
+    """A model2vec ``token_remove_pattern`` that removes every base token not in ``words``
+    (special tokens stay; with ``characters``, single ASCII characters and their ``##``
+    continuations stay too, so any ASCII word can still be spelt out)."""
     keep = sorted({w for word in words for w in (word, word.lower())}, key=len, reverse=True)
-    alternatives = "|".join([_SPECIAL, *(re.escape(w) for w in keep)])
+    chars = [_CHARACTERS] if characters else []
+    alternatives = "|".join([_SPECIAL, *chars, *(re.escape(w) for w in keep)])
     return rf"^(?!(?:{alternatives})$)"
 
 
@@ -154,6 +160,7 @@ def distill_static(
     pca_dims: int | None = DEFAULT_PCA_DIMS,
     vocabulary: Sequence[str] | None = None,
     vocabulary_only: bool = False,
+    keep_characters: bool = False,
     overwrite: bool = False,
     progress: Progress | None = None,
 ) -> DistillResult:
@@ -164,6 +171,8 @@ def distill_static(
     :param vocabulary: extra words (whole words become tokens of their own).
     :param vocabulary_only: keep only ``vocabulary`` (and special tokens), not the base's
         subword tokens: a small word-level model, quick to distil.
+    :param keep_characters: with ``vocabulary_only``, keep the base's single-character
+        tokens too, so a word outside the vocabulary is spelt out instead of dropped.
     :param overwrite: replace an existing ``out``.
     :param progress: called with a line per stage (model2vec draws its own token bar).
     :raises TrainingError: a base that cannot be distilled, an existing ``out``, bad settings.
@@ -189,13 +198,19 @@ def distill_static(
         ) from exc
     kwargs: dict[str, Any] = {}
     if vocabulary_only:
-        kwargs["token_remove_pattern"] = _keep_only(words)
+        kwargs["token_remove_pattern"] = _keep_only(words, keep_characters)
     say(f"distilling {base} from {folder} (pca_dims={pca_dims}, {len(words)} extra words)")
     start = time.perf_counter()
+    # model2vec warns once per vocabulary word the base already has: noise, not news
+    quiet = logging.getLogger("model2vec.tokenizer.tokenizer")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
     try:
         model = distill(str(folder), vocabulary=words or None, pca_dims=pca_dims, **kwargs)
     except ValueError as exc:
         raise TrainingError(f"model2vec could not distil {base}: {exc}") from exc
+    finally:
+        quiet.setLevel(level)
     seconds = time.perf_counter() - start
     tmp = target.with_name(f".{target.name}.partial-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
