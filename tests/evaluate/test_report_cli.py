@@ -157,4 +157,6 @@ def test_cli_words_sentences_cost(tmp_path: Path) -> None:
     )
     assert res.exit_code == 0, res.output
     rows = json.loads(res.stdout)["rows"]
-    assert [r["bytes_per_vector"] for r in rows] == [1536, 48, 256, 8]
+    # a 64-d prefix is kept as bfloat16 by the search layer: 2 bytes a dimension
+    assert [r["bytes_per_vector"] for r in rows] == [1536, 48, 128, 8]
+    assert [r["quantize"] for r in rows] == ["float32", "binary", "bfloat16", "binary"]

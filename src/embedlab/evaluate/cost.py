@@ -23,7 +23,12 @@ from embedlab.errors import InputError
 from embedlab.evaluate.timing import timed_calls
 from embedlab.models.base import Encoder
 from embedlab.search.dense import ANN_THRESHOLD, DenseIndex
-from embedlab.vectors import bytes_per_vector, normalize
+from embedlab.vectors import (
+    first_stage_bytes,
+    first_stage_precision,
+    index_storage_bytes,
+    normalize,
+)
 
 PRECISION = {
     None: "float32",
@@ -123,8 +128,7 @@ def estimate_cost(
         raise InputError(f"dims must be between 1 and {model_dims}, got {d}.")
     precision = PRECISION[quantize]
     q = None if precision == "float32" else precision
-    bpv = bytes_per_vector(d, precision)
-    floats = 4 * model_dims if rescore and (q is not None or d < model_dims) else 0
+    bpv = first_stage_bytes(d, model_dims, q)
     sizes = sorted({min(n_documents, max(1000, sample // 4)), min(n_documents, sample)})
     ms = [_search_ms(n, model_dims, d, q, rescore, k) for n in sizes]
     if len(sizes) == 1 or n_documents <= sizes[-1]:
@@ -149,10 +153,10 @@ def estimate_cost(
         model=model or (encoder.info.name if encoder else ""),
         model_dims=model_dims,
         dims=d,
-        quantize=precision,
+        quantize=first_stage_precision(d, model_dims, q),
         rescore=rescore,
         bytes_per_vector=bpv,
-        storage_bytes=n_documents * (bpv + floats),
+        storage_bytes=index_storage_bytes(n_documents, d, model_dims, q, rescore=rescore),
         ram_bytes=n_documents * bpv,
         search_ms=search_ms,
         measured_at=sizes,

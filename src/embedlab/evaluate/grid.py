@@ -39,6 +39,7 @@ from embedlab.search.dense import DenseIndex
 from embedlab.search.keyword import BM25Index
 from embedlab.search.rerank import RERANK_CANDIDATES
 from embedlab.search.retrieve import RetrievalConfig, Retrieved, Retriever
+from embedlab.vectors import index_storage_bytes
 
 Progress = Callable[[str], None]
 #: modes the grid knows; "rerank" reranks the dense top candidates with a cross-encoder.
@@ -253,10 +254,10 @@ def _dense_bytes(
     state: _ModelState, d: int | None, q: str | None, rescore: bool
 ) -> tuple[int, int]:
     index = state.index
-    bpv = index.bytes_per_vector(d, q)
-    two_stage = d is not None or q is not None
-    full = 4 * index.dims if rescore and two_stage else 0
-    return bpv, index.n * (bpv + full)
+    size = d or index.dims
+    return index.bytes_per_vector(d, q), index_storage_bytes(
+        index.n, size, index.dims, q, rescore=rescore
+    )
 
 
 def run_grid(

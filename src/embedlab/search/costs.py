@@ -1,5 +1,5 @@
 """Storage and latency of each dense first stage on one index: what the Search page's panel
-shows. Bytes per vector come from :func:`embedlab.vectors.bytes_per_vector`; query time is
+shows. Bytes per vector come from :func:`embedlab.vectors.first_stage_bytes`; query time is
 measured here, on this index, for the query given."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from embedlab.search.dense import DenseIndex, recall_at_k
-from embedlab.vectors import bytes_per_vector
+from embedlab.vectors import first_stage_bytes
 
 #: Matryoshka cuts tried besides the full width (those below the model's dims).
 DIMS_CHOICES = (256, 128, 64)
@@ -49,12 +49,11 @@ def measure_costs(
                 t = time.perf_counter()
                 hits = dense.search(query_vector, k, dims=dims, quantize=q, exact=True)
                 times.append(time.perf_counter() - t)
-            precision = q or "float32"
             rows.append(
                 CostRow(
                     dims=d,
                     quantize=q,
-                    bytes_per_vector=bytes_per_vector(d, precision),
+                    bytes_per_vector=first_stage_bytes(d, dense.dims, q),
                     ms_p50=float(np.median(times) * 1000),
                     recall_at_k=recall_at_k(hits.ids, exact.ids),
                 )

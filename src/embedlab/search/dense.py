@@ -39,7 +39,14 @@ from typing import Any
 import numpy as np
 
 from embedlab.errors import DimensionMismatchError, InputError
-from embedlab.vectors import Int8Calibration, normalize, to_binary, to_int8, top_k_rows
+from embedlab.vectors import (
+    Int8Calibration,
+    first_stage_bytes,
+    normalize,
+    to_binary,
+    to_int8,
+    top_k_rows,
+)
 
 #: collections with at least this many vectors use the FAISS ANN index by default. Measured
 #: by ``benchmarks/search.py`` (docs/benchmarks.md, one thread, 384 dims): exact search
@@ -147,9 +154,7 @@ class DenseIndex:
     def bytes_per_vector(self, dims: int | None = None, quantize: str | None = None) -> int:
         """Bytes the first stage reads per vector for this choice (a Matryoshka prefix
         without quantization is scanned in bfloat16: 2 bytes a dimension)."""
-        d = dims or self.dims
-        plain = 4 * d if d >= self.dims else 2 * d
-        return {None: plain, "int8": d, "binary": (d + 7) // 8}[quantize]
+        return first_stage_bytes(dims or self.dims, self.dims, quantize)
 
     # --- ANN -------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from embedlab.errors import DimensionMismatchError, InputError
 
-PRECISIONS = ("float32", "float16", "int8", "binary")
+PRECISIONS = ("float32", "float16", "bfloat16", "int8", "binary")
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,38 @@ def int8_scores(query: np.ndarray, codes: np.ndarray) -> np.ndarray:
 
 def bytes_per_vector(dims: int, precision: str) -> int:
     """Storage of one vector of ``dims`` components at ``precision``."""
-    sizes = {"float32": 4 * dims, "float16": 2 * dims, "int8": dims, "binary": (dims + 7) // 8}
+    sizes = {
+        "float32": 4 * dims,
+        "float16": 2 * dims,
+        "bfloat16": 2 * dims,
+        "int8": dims,
+        "binary": (dims + 7) // 8,
+    }
     if precision not in sizes:
         raise InputError(f"Unknown precision {precision!r}: use one of {', '.join(PRECISIONS)}.")
     return sizes[precision]
+
+
+def first_stage_precision(dims: int, model_dims: int, quantize: str | None = None) -> str:
+    """The precision the search layer keeps a first stage in: int8/binary codes when
+    quantized, a Matryoshka prefix (``dims < model_dims``) as bfloat16, else float32."""
+    if quantize in (None, "none", "float32"):
+        return "bfloat16" if dims < model_dims else "float32"
+    return quantize
+
+
+def first_stage_bytes(dims: int, model_dims: int, quantize: str | None = None) -> int:
+    """Bytes per vector of the first stage the search layer stores and scans for this
+    dims/quantization choice: the one storage figure the cost calculator, the grid (and its
+    Pareto chart) and the Search page's panel all show."""
+    return bytes_per_vector(dims, first_stage_precision(dims, model_dims, quantize))
+
+
+def index_storage_bytes(
+    n: int, dims: int, model_dims: int, quantize: str | None = None, *, rescore: bool = False
+) -> int:
+    """Vector storage of ``n`` documents: the first stage, plus the full float32 vectors
+    when a cheaper first stage is rescored."""
+    first = first_stage_bytes(dims, model_dims, quantize)
+    two_stage = dims < model_dims or quantize not in (None, "none", "float32")
+    return n * (first + (4 * model_dims if rescore and two_stage else 0))
