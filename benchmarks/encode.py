@@ -7,6 +7,7 @@ round of each is kept, so a burst of load from other processes hits all of them 
 
     .venv/bin/python benchmarks/encode.py [--n 2000] [--rounds 2] [--models minilm,minilm-int8]
     .venv/bin/python benchmarks/encode.py --profile      # where int8's time goes
+    .venv/bin/python benchmarks/encode.py --models minilm-static --static-quality 500
 """
 
 from __future__ import annotations
@@ -30,7 +31,11 @@ from embedlab.data import news_articles  # noqa: E402
 from embedlab.models import is_installed, load_model  # noqa: E402
 from embedlab.models.registry import find_spec  # noqa: E402
 
-LOCAL_MODELS = ("minilm", "minilm-int8", "minilm-l3", "glove-50d", "e5-multilingual")
+LOCAL_MODELS = (
+    "minilm", "minilm-int8", "minilm-l3", "minilm-static", "glove-50d", "e5-multilingual",
+)  # fmt: skip
+#: minilm-static (model2vec, a token table) must embed this many times as fast as plain ST.
+STATIC_TARGET = 100.0
 _SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'])")
 
 
@@ -144,6 +149,11 @@ def run(n: int, rounds: int, models: list[str]) -> None:
             f"{n_s / best_cpu:15.1f}  {base_cpu / best_cpu:9.2f}x"
         )
     print("(best of rounds; CPU-s: this process's CPU time over all threads, less load-sensitive)")
+    if "minilm-static" in times:
+        ratio = base / min(times["minilm-static"])
+        verdict = "meets" if ratio >= STATIC_TARGET else "MISSES"
+        print(f"minilm-static: {ratio:.0f}x plain sentence-transformers ({verdict} the "
+              f"{STATIC_TARGET:.0f}x target)")  # fmt: skip
 
     if "minilm-int8" in encoders and "minilm" in encoders:
         a = encoders["minilm"].embed(sentences)
@@ -155,17 +165,41 @@ def run(n: int, rounds: int, models: list[str]) -> None:
         )
 
 
+def static_quality(articles: int, chars: int) -> None:
+    """nDCG@10 of minilm-static beside its teacher on news titles -> articles (same grid)."""
+    import tempfile
+
+    from embedlab.evaluate.grid import run_grid
+    from embedlab.evaluate.make import make_news_dataset
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ds = make_news_dataset(f"{tmp}/news", limit=articles, chars=chars)
+        grid = run_grid(ds, ["minilm-static", "minilm"], ["dense"], k=10, cache=False)
+    print(f"\nnews titles -> articles ({articles} articles, first {chars} characters):")
+    for row in grid.rows():
+        print(
+            f"  {row['model']:14s} nDCG@10 {row['nDCG@10']:.4f}  MRR {row['MRR']:.4f}  "
+            f"{row['bytes_per_vector']} bytes/vector  query {row['embed_ms']:.2f} ms"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=2000, help="number of sentences")
     parser.add_argument("--rounds", type=int, default=2, help="timed rounds per model")
     parser.add_argument("--models", default=",".join(LOCAL_MODELS), help="comma-separated names")
     parser.add_argument("--profile", action="store_true", help="profile minilm-int8 only")
+    parser.add_argument(
+        "--static-quality", type=int, default=0, metavar="ARTICLES",
+        help="also nDCG@10 of minilm-static vs minilm on this many news articles",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.profile:
         profile_int8(benchmark_sentences(args.n))
         return 0
     run(args.n, args.rounds, [m.strip() for m in args.models.split(",") if m.strip()])
+    if args.static_quality:
+        static_quality(args.static_quality, 600)
     return 0
 
 
