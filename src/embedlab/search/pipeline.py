@@ -22,12 +22,12 @@ import numpy as np
 
 from embedlab.errors import EmptyInputError, InputError
 from embedlab.models.base import Encoder
-from embedlab.search.cache import cached_bm25, cached_dense
 from embedlab.search.dense import QUANTIZATIONS
 from embedlab.search.fusion import RRF_K
 from embedlab.search.rerank import RERANK_CANDIDATES
 from embedlab.search.retrieve import HYBRID_DEPTH, MODES, RetrievalConfig, Retriever, Stage
 from embedlab.stores.base import Chunk, Index
+from embedlab.stores.filters import filter_pairs, matching_rows, parse_filter
 
 #: every stage a hit can be traced through, in pipeline order.
 STAGES: tuple[str, ...] = ("bm25", "dense_first", "dense", "fused", "reranked")
@@ -93,23 +93,12 @@ class SearchResult:
 
 
 def parse_filters(filters: Sequence[str] | dict[str, str] | None) -> dict[str, str]:
-    """``["field=value", ...]`` (or a dict) -> ``{field: value}``.
+    """``["field=value", ...]`` (or a dict) -> ``{field: value}``
+    (:func:`embedlab.stores.filters.filter_pairs`).
 
     :raises InputError: for an item without ``=`` or with an empty field name.
     """
-    if filters is None:
-        return {}
-    if isinstance(filters, dict):
-        return {str(k): str(v) for k, v in filters.items()}
-    out: dict[str, str] = {}
-    for item in filters:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise InputError(
-                f"Malformed filter {item!r}: write field=value, e.g. --filter source=notes.md."
-            )
-        out[name.strip()] = value.strip()
-    return out
+    return {} if filters is None else filter_pairs(filters)
 
 
 def filter_rows(metadata: list[dict[str, Any]], filters: dict[str, str]) -> np.ndarray | None:
@@ -117,19 +106,7 @@ def filter_rows(metadata: list[dict[str, Any]], filters: dict[str, str]) -> np.n
 
     :raises InputError: when a field appears in no chunk's metadata (lists those that do).
     """
-    if not filters:
-        return None
-    fields = set().union(*(m.keys() for m in metadata)) if metadata else set()
-    for name in filters:
-        if name not in fields:
-            known = ", ".join(sorted(fields)) or "none"
-            raise InputError(f"No chunk has a field {name!r} to filter on. Fields: {known}.")
-    keep = [
-        i
-        for i, m in enumerate(metadata)
-        if all(name in m and str(m[name]) == value for name, value in filters.items())
-    ]
-    return np.asarray(keep, dtype=np.int64)
+    return matching_rows(metadata, parse_filter(filters))
 
 
 def check_options(
@@ -190,6 +167,7 @@ def search(
     weights: Sequence[float] | None = None,
     query_vector: np.ndarray | None = None,
     rescore: bool = True,
+    prior: dict[str, float] | None = None,
 ) -> SearchResult:
     """Search ``index`` for ``query``; see the module docstring.
 
@@ -207,7 +185,11 @@ def search(
     :param filters: ``field=value`` items; a chunk must match all.
     :param weights: RRF weights for (bm25, dense) in hybrid mode.
     :param query_vector: the query already embedded with ``encoder`` (role ``query``), for
-        callers that embed many queries in one batch.
+        callers that embed many queries in one batch; time it and pass it in ``prior``
+        (``{"embed": seconds}``), or no embed time is shown.
+    :param prior: seconds the caller spent on this request before this call (opening the
+        index, loading the model, embedding the query), shown with the stages and counted
+        in ``total``, so that every timing includes what it names.
     :param rescore: ``False`` keeps a Matryoshka/quantized first stage's own ranking and
         scores instead of rescoring its candidates with the float vectors.
     """
@@ -217,10 +199,10 @@ def search(
         rerank_candidates=rerank_candidates, filters=filters,
     )  # fmt: skip
     idx = _open(index)
-    timings: dict[str, float] = {}
+    timings: dict[str, float] = dict(prior or {})
     generation = idx.generation
-    ids = idx.chunk_ids()
-    rows = filter_rows(idx.metadata(), wanted)
+    expr = parse_filter(wanted)
+    candidates = idx.count(expr)  # refuses a field no chunk has, before the model loads
     config = RetrievalConfig(
         mode, k, dims, quantize, rescore, rerank_candidates, HYBRID_DEPTH, rrf_k,
         None if weights is None else tuple(weights),
@@ -231,26 +213,19 @@ def search(
     chunks: dict[int, Chunk] = {}
 
     def passages(top: list[int]) -> list[str]:
-        found = idx.get_chunks([int(ids[p]) for p in top])
+        found = idx.get_chunks(top)
         chunks.update({c.id: c for c in found})
         return [c.text for c in found]
 
-    retriever = Retriever(
-        config,
-        dense=lambda: cached_dense(idx, generation),
-        keyword=lambda: cached_bm25(idx, generation),
-        rows=rows,
-        reranker=rerank,
-        passages=passages,
-    )
+    retriever = Retriever(config, index=idx, filter=expr, reranker=rerank, passages=passages)
     got = retriever.run(query, qv)
     timings.update(got.timings)
-    order = [int(ids[p]) for p in got.ids]
+    order = [int(i) for i in got.ids]
     t = time.perf_counter()
     missing = [i for i in order if i not in chunks]
     chunks.update({c.id: c for c in idx.get_chunks(missing)})
     timings["fetch"] = time.perf_counter() - t
-    traces = {name: _traces(stage, ids) for name, stage in got.stages.items()}
+    traces = {name: _traces(stage) for name, stage in got.stages.items()}
     stage_names: list[str] = [s for s in STAGES if s in traces]
     out = [
         Hit(
@@ -261,7 +236,7 @@ def search(
         )
         for r, (doc, score) in enumerate(zip(order, got.scores, strict=True), start=1)
     ]
-    timings["total"] = time.perf_counter() - started
+    timings["total"] = time.perf_counter() - started + sum((prior or {}).values())
     settings = {
         "dims": dims,
         "quantize": quantize,
@@ -270,7 +245,7 @@ def search(
         "rerank_candidates": rerank_candidates if rerank is not None else None,
         "rrf_k": rrf_k if mode == "hybrid" else None,
         "generation": generation,
-        "candidates": len(rows) if rows is not None else len(ids),
+        "candidates": candidates,
     }
     if not rescore:
         settings["rescore"] = False
@@ -291,16 +266,18 @@ def _query_vector(
 
         encoder = load_model(idx.model_name)
     idx.check_model(encoder)
+    if query_vector is not None:  # embedded by the caller, who times it (``prior``)
+        return np.asarray(query_vector)
     t = time.perf_counter()
-    qv = encoder.embed(query, role="query")[0] if query_vector is None else query_vector
+    qv = encoder.embed(query, role="query")[0]
     timings["embed"] = time.perf_counter() - t
     return np.asarray(qv)
 
 
-def _traces(stage: Stage, ids: np.ndarray) -> dict[int, StageTrace]:
-    """Chunk id -> its rank and score in ``stage`` (whose ids are row positions)."""
+def _traces(stage: Stage) -> dict[int, StageTrace]:
+    """Chunk id -> its rank and score in ``stage``."""
     ranks = stage.ranks or range(1, len(stage.ids) + 1)
     return {
-        int(ids[p]): StageTrace(int(r), float(s))
-        for p, r, s in zip(stage.ids, ranks, stage.scores, strict=True)
+        int(i): StageTrace(int(r), float(s))
+        for i, r, s in zip(stage.ids, ranks, stage.scores, strict=True)
     }

@@ -8,6 +8,7 @@ worker thread (:func:`embedlab.search.pipeline.search`, fingerprint checked ther
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -65,12 +66,21 @@ def indexes() -> dict[str, Any]:
     return {"indexes": out}
 
 
-async def _query_vector(request: Request, index: Any, query: str) -> tuple[Any, Any]:
+async def _query_vector(
+    request: Request, index: Any, query: str, timings: dict[str, float] | None = None
+) -> tuple[Any, Any]:
+    """The index's model and the query's vector; seconds spent loading the model and
+    embedding go into ``timings`` (as ``model`` and ``embed``)."""
     pool = get_pool(request)
+    spent = timings if timings is not None else {}
+    t = time.perf_counter()
     encoder, _ = await pool.encoder(index.model_name, trusted=True)  # the index's own model
+    spent["model"] = time.perf_counter() - t
     if not query.strip():
         return encoder, None
+    t = time.perf_counter()
     vectors = await pool.embed(index.model_name, [query], "query", trusted=True)
+    spent["embed"] = time.perf_counter() - t
     return encoder, vectors[0]
 
 
@@ -82,16 +92,19 @@ async def run_search(body: SearchBody, request: Request) -> dict[str, Any]:
 
     policy = policy_of(request)
     reranker = policy.reranker(body.rerank)  # refused before anything is opened
+    t = time.perf_counter()
     index = await asyncio.to_thread(open_index, policy.index(body.index))
+    prior = {"open": time.perf_counter() - t}  # every timing shown includes what it names
     encoder, qv = (None, None)
     if body.mode != "bm25":
-        encoder, qv = await _query_vector(request, index, body.query)
+        encoder, qv = await _query_vector(request, index, body.query, prior)
 
     def run() -> Any:
         return search(
             index, body.query, encoder=encoder, query_vector=qv, k=body.k, mode=body.mode,
             rerank=reranker, rerank_candidates=body.rerank_candidates,
             dims=body.dims, quantize=body.quantize or None, filters=body.filters or None,
+            prior=prior,
         )  # fmt: skip
 
     result = await asyncio.to_thread(run)

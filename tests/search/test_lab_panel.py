@@ -1,0 +1,60 @@
+"""The Search page's numbers through the real app (httpx ASGI transport) over a real index:
+timings include what they name (issue 15 #8); the storage/latency panel measures each first
+stage's own recall before rescoring and says when the index is too small (#5)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+INDEX = "search-lab-panel"
+
+
+@pytest.fixture(scope="module")
+def panel_index(news: Any, minilm: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from embedlab.stores import create_index, drop_index
+
+    src = tmp_path_factory.mktemp("panel-src") / "news.jsonl"
+    with open(src, "w") as f:
+        for i in range(40):
+            f.write(json.dumps({"title": news.titles[i], "text": news.texts[i]}) + "\n")
+    create_index(INDEX, [src], minilm)
+    yield INDEX
+    drop_index(INDEX)
+
+
+def _post(path: str, body: dict[str, Any]) -> tuple[dict[str, Any], float]:
+    """POST through the real app in a thread of its own; the reply and its wall seconds."""
+    import httpx
+
+    from embedlab.server.app import create_app
+
+    async def go() -> tuple[dict[str, Any], float]:
+        transport = httpx.ASGITransport(app=create_app())
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
+            t = time.perf_counter()
+            r = await c.post(path, json=body)
+            wall = time.perf_counter() - t
+            assert r.status_code == 200, r.text
+            return r.json(), wall
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, go()).result()
+
+
+def test_search_timings_include_what_they_name(panel_index: str) -> None:
+    body = {"index": panel_index, "query": "a query never embedded before", "k": 5}
+    data, wall = _post("/lab/search", body)
+    timings = data["result"]["timings"]
+    # embedding one query with MiniLM on a CPU takes milliseconds, never 0.0
+    assert timings["embed"] >= 1e-3, timings
+    parts = sum(v for name, v in timings.items() if name != "total")
+    assert parts <= timings["total"] + 1e-6  # the total holds every part shown
+    assert timings["total"] <= wall  # and no more than the request took
+    assert {"open", "model", "embed"} <= set(timings)
