@@ -6,12 +6,15 @@
 :meth:`Retriever.run_many`, so what a grid measures is what ``embedlab search`` returns.
 
 >>> config = RetrievalConfig(mode="hybrid", k=10, dims=128)
+>>> retriever = Retriever(config, index=open_index("notes"), filter=Eq("lang", "en"))
 >>> retriever = Retriever(config, dense=DenseIndex(vectors), keyword=BM25Index(texts))
 >>> got = retriever.run("how do vaccines work", query_vector)
 >>> got.ids, got.scores, got.stages["bm25"].ids
 
-Ids are row positions of the dense matrix and the BM25 index (the same rows); callers map
-them to chunk or document ids. Each :class:`Stage` is one stage's own ranking, best first:
+The first stages run where the data lives: the Retriever calls ``index.search`` (dense) and
+``index.keyword`` (BM25) of a :class:`~embedlab.stores.base.QueryIndex` (a store, whose ids
+are chunk ids), or of a :class:`~embedlab.search.local.LocalQueries` over the arrays given
+as ``dense=``/``keyword=`` (ids are their row positions). Each :class:`Stage` is one stage's own ranking, best first:
 ``bm25``, ``dense`` (``dense_first`` holds the first-stage rank and score of each dense hit
 when a Matryoshka or quantized first stage was rescored), ``fused`` and ``reranked``.
 
@@ -32,10 +35,11 @@ from typing import Any
 import numpy as np
 
 from embedlab.errors import InputError
-from embedlab.search.dense import DenseHits, DenseIndex
 from embedlab.search.fusion import RRF_K, rrf
-from embedlab.search.keyword import BM25Index
+from embedlab.search.local import LazyDense, LazyKeyword, LocalQueries
 from embedlab.search.rerank import RERANK_CANDIDATES, rerank
+from embedlab.stores.base import Candidates, FirstStage, QueryIndex
+from embedlab.stores.filters import Filter
 
 #: mode -> the first-stage retrievers it runs.
 MODES: dict[str, tuple[str, ...]] = {
@@ -45,11 +49,6 @@ MODES: dict[str, tuple[str, ...]] = {
 }
 #: how many candidates each retriever returns in hybrid mode (before fusion cuts to k).
 HYBRID_DEPTH = 100
-
-#: the dense index, or a function of no arguments that makes it when first needed.
-LazyDense = DenseIndex | Callable[[], DenseIndex]
-#: the BM25 index, or a function of no arguments that makes it when first needed.
-LazyKeyword = BM25Index | Callable[[], BM25Index]
 
 
 @dataclass(frozen=True)
@@ -126,19 +125,24 @@ class Retrieved:
 
 
 class Retriever:
-    """Runs a :class:`RetrievalConfig` over a dense and/or a BM25 index on the same rows.
+    """Runs a :class:`RetrievalConfig` over a :class:`~embedlab.stores.base.QueryIndex`.
 
-    :param dense: the :class:`DenseIndex` (or a function making it when first needed).
-    :param keyword: the :class:`BM25Index` (or a function making it).
-    :param rows: restrict results to these row positions (a filter); ``None``: all rows.
+    :param index: the index answering the first stages (``index.search``,
+        ``index.keyword``); or give ``dense``/``keyword`` arrays' indexes instead.
+    :param filter: only rows passing this expression are returned.
+    :param dense: a :class:`DenseIndex` (or a function making it when first needed).
+    :param keyword: a :class:`BM25Index` (or a function making it).
+    :param rows: with ``dense``/``keyword``: restrict results to these row positions.
     :param reranker: a reranker name/folder, Reranker or CrossEncoder; ``None``: no rerank.
-    :param passages: texts of the given rows, for the reranker.
+    :param passages: texts of the given ids, for the reranker.
     """
 
     def __init__(
         self,
         config: RetrievalConfig,
         *,
+        index: QueryIndex | None = None,
+        filter: Filter | None = None,
         dense: LazyDense | None = None,
         keyword: LazyKeyword | None = None,
         rows: np.ndarray | None = None,
@@ -146,41 +150,19 @@ class Retriever:
         passages: Callable[[list[int]], list[str]] | None = None,
     ) -> None:
         self.config = config.check()
-        self.rows = rows
+        self.filter = filter
         self.reranker = reranker
-        self._dense_src, self._keyword_src = dense, keyword
-        self._dense: DenseIndex | None = None
-        self._keyword: BM25Index | None = None
         self._passages = passages
         wanted = MODES[config.mode]
-        if "dense" in wanted and dense is None:
-            raise InputError(f"Mode {config.mode!r} needs a dense index.")
-        if "bm25" in wanted and keyword is None:
-            raise InputError(f"Mode {config.mode!r} needs a BM25 index.")
+        if index is None:
+            if "dense" in wanted and dense is None:
+                raise InputError(f"Mode {config.mode!r} needs a dense index.")
+            if "bm25" in wanted and keyword is None:
+                raise InputError(f"Mode {config.mode!r} needs a BM25 index.")
+            index = LocalQueries(dense, keyword, restrict=rows)
+        self.index: QueryIndex = index
         if reranker is not None and passages is None:
             raise InputError("Reranking needs the passages' texts: pass passages=.")
-
-    # --- sources ------------------------------------------------------------------------
-
-    def dense_index(self) -> DenseIndex:
-        """The dense index, restricted to :attr:`rows` (searched exactly) when filtered."""
-        if self._dense is None:
-            src = self._dense_src
-            dense = src() if callable(src) else src
-            assert dense is not None
-            if self.rows is not None:
-                dense = DenseIndex(dense.vectors[self.rows], ann_threshold=len(self.rows) + 1)
-            self._dense = dense
-        return self._dense
-
-    def keyword_index(self) -> BM25Index:
-        """The BM25 index."""
-        if self._keyword is None:
-            src = self._keyword_src
-            keyword = src() if callable(src) else src
-            assert keyword is not None
-            self._keyword = keyword
-        return self._keyword
 
     # --- running ------------------------------------------------------------------------
 
@@ -206,7 +188,7 @@ class Retriever:
         if "bm25" in MODES[cfg.mode]:
             for query, got in zip(queries, out, strict=True):
                 t = time.perf_counter()
-                found = self.keyword_index().search(query, depth, rows=self.rows)
+                found = self.index.keyword(query, depth, self.filter)
                 got.timings["bm25"] = time.perf_counter() - t
                 got.stages["bm25"] = Stage(found.ids.tolist(), found.scores.tolist())
         for query, got in zip(queries, out, strict=True):
@@ -216,30 +198,25 @@ class Retriever:
     def _dense_stage(self, vectors: np.ndarray, depth: int, out: list[Retrieved]) -> None:
         cfg = self.config
         t = time.perf_counter()
-        dense = self.dense_index()
-        if dense.n == 0:
+        stage = FirstStage(cfg.dims, cfg.quantize, None if cfg.rescore else depth, cfg.exact)
+        hits = self.index.search(vectors, depth, filter=self.filter, stage=stage)
+        if hits.ids.shape[1] == 0:  # nothing to search (an empty index, a filter of none)
             for got in out:
                 got.stages["dense"] = Stage([], [])
             return
-        n = min(depth, dense.n)
-        hits = dense.search(
-            vectors, n, dims=cfg.dims, quantize=cfg.quantize,
-            candidates=None if cfg.rescore else depth, exact=cfg.exact,
-        )  # fmt: skip
         seconds = (time.perf_counter() - t) / max(len(out), 1)
         for row, got in enumerate(out):
             got.timings["dense"] = seconds
             got.stages.update(self._dense_stages(hits, row))
 
-    def _dense_stages(self, hits: DenseHits, row: int) -> dict[str, Stage]:
-        """The dense stage (and its first stage) of query ``row``, in row ids of the index."""
+    def _dense_stages(self, hits: Candidates, row: int) -> dict[str, Stage]:
+        """The dense stage (and its first stage) of query ``row``."""
         ids, scores = hits.ids[row], hits.scores[row]
-        first, ranks = hits.first_stage, hits.first_rank
+        first, ranks = hits.first_scores, hits.first_rank
         if first is not None and ranks is not None and not self.config.rescore:
             order = np.argsort(ranks[row], kind="stable")  # the first stage's own order
             ids, scores, first = ids[order], first[row][order], None
-        pos = ids if self.rows is None else self.rows[ids]
-        doc = [int(p) for p in pos]
+        doc = [int(p) for p in ids]
         stages = {"dense": Stage(doc, scores.tolist())}
         if first is not None and ranks is not None:
             stages["dense_first"] = Stage(doc, first[row].tolist(), [int(r) for r in ranks[row]])

@@ -9,20 +9,31 @@ Consistency: the three views come from one *snapshot* of the index. Reading
 another process committed a change, so ``g = index.generation`` followed by the views
 gives arrays that all belong to generation ``g``. Derived caches (BM25, FAISS) kept in
 :attr:`Index.folder` should be keyed by that generation.
+
+Queries run where the data lives: :meth:`Index.search` answers the dense first stages
+(exact, ANN, Matryoshka prefix, int8, binary) and :meth:`Index.keyword` BM25, each with an
+optional :mod:`~embedlab.stores.filters` expression, returning chunk ids and scores
+(:class:`Candidates`); :meth:`Index.iter_vectors` and :meth:`Index.iter_chunks` page through
+the rows. :class:`QueryIndex` lists what an engine must implement. The defaults here scan
+in this process (the embedded way, through :mod:`embedlab.search.local`); a server engine
+overrides them to run the query in the server.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from embedlab.errors import FingerprintMismatchError
+from embedlab.errors import FingerprintMismatchError, InputError
 from embedlab.models.base import Encoder
+
+if TYPE_CHECKING:
+    from embedlab.stores.filters import Filter
 
 
 @dataclass(frozen=True)
@@ -87,6 +98,76 @@ class IndexStats:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class FirstStage:
+    """Which dense first stage :meth:`Index.search` runs (all ``None``: exact below the ANN
+    threshold, ANN from it on).
+
+    :param dims: Matryoshka first stage on the first ``dims`` components.
+    :param quantize: ``"int8"`` or ``"binary"`` first stage.
+    :param candidates: first-stage rows rescored with the float vectors (``None``: the
+        default for the stage, see :func:`embedlab.search.dense.default_candidates`).
+    :param exact: force exact (``True``) or ANN (``False``) search.
+    """
+
+    dims: int | None = None
+    quantize: str | None = None
+    candidates: int | None = None
+    exact: bool | None = None
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """What a first stage returns: chunk ids and scores, best first.
+
+    For :meth:`Index.search` ``ids`` and ``scores`` are ``(n_queries, k')`` (``k'`` = k, or
+    fewer when fewer rows pass the filter); for :meth:`Index.keyword` they are ``(k',)``
+    (rows scoring 0 are left out). When a Matryoshka or quantized first stage was rescored,
+    ``first_scores`` holds each hit's first-stage score and ``first_rank`` its 1-based rank
+    there; else both are ``None``. ``method`` names what ran (``exact``, ``ann``,
+    ``dims128+int8+rescore``, ``bm25``...).
+    """
+
+    ids: np.ndarray
+    scores: np.ndarray
+    method: str = ""
+    first_scores: np.ndarray | None = None
+    first_rank: np.ndarray | None = None
+
+
+@runtime_checkable
+class QueryIndex(Protocol):
+    """What a query engine implements so the one retrieval path
+    (:class:`embedlab.search.retrieve.Retriever`) runs its first stages where the data lives.
+
+    Ids are the index's chunk ids (any int64 ids for an in-memory source); scores are
+    cosine for dense stages (first-stage scores in :attr:`Candidates.first_scores`) and
+    Okapi BM25 for :meth:`keyword`. A filter holds for a row when
+    ``filter.matches(record)`` would on its ``{"source", "title", **metadata}``; an engine
+    translates the expression tree into its own language, and refuses a field no row has
+    (:class:`~embedlab.errors.InputError`).
+    """
+
+    def search(
+        self,
+        query_vectors: np.ndarray,
+        k: int,
+        *,
+        filter: Filter | None = None,
+        stage: FirstStage | None = None,
+    ) -> Candidates:
+        """The ``k`` nearest rows (by cosine) to each query vector that pass ``filter``."""
+        ...
+
+    def keyword(self, query: str, k: int, filter: Filter | None = None) -> Candidates:
+        """The ``k`` best rows by BM25 for ``query`` that pass ``filter``."""
+        ...
+
+    def count(self, filter: Filter | None = None) -> int:
+        """How many rows pass ``filter`` (all rows without one)."""
+        ...
+
+
 class Index(ABC):
     """A named set of chunks and their vectors, made by one model."""
 
@@ -149,6 +230,65 @@ class Index(ABC):
     def __len__(self) -> int:
         return len(self.chunk_ids())
 
+    # --- queries (see QueryIndex); these defaults scan in this process ------------------
+
+    def search(
+        self,
+        query_vectors: np.ndarray,
+        k: int,
+        *,
+        filter: Filter | None = None,
+        stage: FirstStage | None = None,
+    ) -> Candidates:
+        """The ``k`` nearest chunks to each query vector ``(d,)`` or ``(m, d)`` that pass
+        ``filter``, by the first stage ``stage`` (see :class:`FirstStage`).
+
+        The default scans the vectors of the current generation in this process, with
+        derived structures (ANN, bfloat16/int8/binary codes, the filter's rows) built once
+        per generation (and filter) and kept; an engine overrides it.
+        """
+        return self._local().search(query_vectors, k, filter=filter, stage=stage)
+
+    def keyword(self, query: str, k: int, filter: Filter | None = None) -> Candidates:
+        """The ``k`` best chunks by BM25 (Okapi) for ``query`` that pass ``filter``.
+
+        :raises EmptyInputError: for an empty query.
+        """
+        return self._local().keyword(query, k, filter)
+
+    def count(self, filter: Filter | None = None) -> int:
+        """How many chunks pass ``filter`` (all without one).
+
+        :raises InputError: when the filter reads a field no chunk has.
+        """
+        return self._local().count(filter)
+
+    def _local(self) -> Any:
+        # The in-process kernels (DenseIndex, BM25Index) still live in search/; they are
+        # imported when first queried. Moving them under stores/ removes this upward import.
+        from embedlab.search.local import local_queries
+
+        return local_queries(self)
+
+    def iter_vectors(self, batch: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """``(chunk ids, float32 vectors)`` pages of at most ``batch`` rows, in row order,
+        all from the generation current at the first page; every row once."""
+        _check_batch(batch)
+        self.generation  # noqa: B018 - refreshes the snapshot the views below come from
+        ids, vectors = self.chunk_ids(), self.vectors()
+        for start in range(0, len(ids), batch):
+            stop = start + batch
+            yield ids[start:stop], np.array(vectors[start:stop], dtype=np.float32)
+
+    def iter_chunks(self, batch: int = 1000) -> Iterator[list[Chunk]]:
+        """Pages of at most ``batch`` :class:`Chunk` objects, in row order, from the
+        generation current at the first page; every chunk once."""
+        _check_batch(batch)
+        self.generation  # noqa: B018 - refreshes the snapshot
+        ids = self.chunk_ids()
+        for start in range(0, len(ids), batch):
+            yield self.get_chunks([int(i) for i in ids[start : start + batch]])
+
     def check_model(self, encoder: Encoder) -> None:
         """Refuse an encoder whose vectors live in another space than the index's.
 
@@ -165,3 +305,8 @@ class Index(ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} model={self.model_name}>"
+
+
+def _check_batch(batch: int) -> None:
+    if batch < 1:
+        raise InputError(f"batch must be at least 1, got {batch}.")

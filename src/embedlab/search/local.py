@@ -1,0 +1,243 @@
+"""First stages answered in this process: the :class:`~embedlab.stores.base.QueryIndex` of
+arrays (a :class:`DenseIndex` and a :class:`BM25Index` on the same rows).
+
+The default :meth:`Index.search`/:meth:`Index.keyword` of every store (embedded, memory)
+run here, through :func:`local_queries` (one :class:`LocalQueries` per index and
+generation); the evaluation grid and the training evaluation wrap their arrays in a
+:class:`LocalQueries` whose ids are row positions.
+
+A filter's rows are computed once per filter (the expression is the key) and the
+restricted dense index (exact search on those rows, codes calibrated on them, as before
+the store answered queries) is built once per filter and kept, at most
+:data:`FILTER_CACHE` of each per generation: a repeated filtered query neither rescans the
+metadata nor rebuilds and requantizes anything.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from embedlab.search.dense import DenseIndex
+from embedlab.search.keyword import BM25Index
+from embedlab.stores.base import Candidates, FirstStage, Index
+from embedlab.stores.filters import Filter, matching_rows
+
+#: the dense index, or a function of no arguments that makes it when first needed.
+LazyDense = DenseIndex | Callable[[], DenseIndex]
+#: the BM25 index, or a function of no arguments that makes it when first needed.
+LazyKeyword = BM25Index | Callable[[], BM25Index]
+#: filters whose rows (and restricted dense index) are kept per generation.
+FILTER_CACHE = 8
+#: indexes whose current-generation first stages are kept in this process.
+INDEX_CACHE = 16
+
+
+class LocalQueries:
+    """Dense and BM25 first stages over in-process structures.
+
+    :param dense: the :class:`DenseIndex` (or a function making it when first needed).
+    :param keyword: the :class:`BM25Index` (or a function making it).
+    :param ids: the id of each row (``None``: ids are row positions).
+    :param records: a function giving each row's filterable record (needed for filters).
+    :param restrict: only these row positions can be returned (applied before ``filter``).
+    """
+
+    def __init__(
+        self,
+        dense: LazyDense | None = None,
+        keyword: LazyKeyword | None = None,
+        *,
+        ids: np.ndarray | None = None,
+        records: Callable[[], list[dict[str, Any]]] | None = None,
+        restrict: np.ndarray | None = None,
+    ) -> None:
+        self._dense_src, self._keyword_src = dense, keyword
+        self._dense: DenseIndex | None = None
+        self._keyword: BM25Index | None = None
+        self.ids = ids
+        self._records = records
+        self.restrict = None if restrict is None else np.asarray(restrict, dtype=np.int64)
+        self._rows: OrderedDict[Filter, np.ndarray] = OrderedDict()
+        self._subsets: OrderedDict[Filter | None, DenseIndex] = OrderedDict()
+        self._lock = threading.RLock()
+        self._builders: tuple[Any, Any, int] = (None, None, 0)
+
+    # --- sources --------------------------------------------------------------------
+
+    @property
+    def has_dense(self) -> bool:
+        return self._dense_src is not None
+
+    @property
+    def has_keyword(self) -> bool:
+        return self._keyword_src is not None
+
+    def dense_index(self) -> DenseIndex:
+        """The dense index of all rows."""
+        if self._dense is None:
+            src = self._dense_src
+            if src is None:
+                from embedlab.errors import InputError
+
+                raise InputError("This source has no dense vectors: use --mode bm25.")
+            self._dense = src() if callable(src) else src
+        return self._dense
+
+    def keyword_index(self) -> BM25Index:
+        """The BM25 index of all rows."""
+        if self._keyword is None:
+            src = self._keyword_src
+            if src is None:
+                from embedlab.errors import InputError
+
+                raise InputError("This source has no BM25 index: use --mode dense.")
+            self._keyword = src() if callable(src) else src
+        return self._keyword
+
+    def rows(self, filter: Filter | None) -> np.ndarray | None:
+        """Row positions that may be returned (``None``: all), computed once per filter."""
+        if filter is None:
+            return self.restrict
+        with self._lock:
+            hit = self._rows.get(filter)
+            if hit is not None:
+                self._rows.move_to_end(filter)
+                return hit
+        if self._records is None:
+            from embedlab.errors import InputError
+
+            raise InputError("This source has no metadata to filter on.")
+        rows = matching_rows(self._records(), filter)
+        assert rows is not None
+        if self.restrict is not None:
+            rows = np.intersect1d(self.restrict, rows)
+        with self._lock:
+            self._rows[filter] = rows
+            while len(self._rows) > FILTER_CACHE:
+                self._rows.popitem(last=False)
+        return rows
+
+    def _restricted(self, filter: Filter | None, rows: np.ndarray) -> DenseIndex:
+        """The dense index of ``rows`` (searched exactly), built once per filter."""
+        with self._lock:
+            hit = self._subsets.get(filter)
+            if hit is not None:
+                self._subsets.move_to_end(filter)
+                return hit
+        base = self.dense_index()
+        sub = DenseIndex(base.vectors[rows], ann_threshold=len(rows) + 1)
+        with self._lock:
+            self._subsets[filter] = sub
+            while len(self._subsets) > FILTER_CACHE:
+                self._subsets.popitem(last=False)
+        return sub
+
+    def _ids(self, positions: np.ndarray) -> np.ndarray:
+        return positions if self.ids is None else self.ids[positions]
+
+    def bind(
+        self,
+        index: Index,
+        dense: Callable[[Index, int], DenseIndex] | None = None,
+        keyword: Callable[[Index, int], BM25Index] | None = None,
+        generation: int = 0,
+    ) -> None:
+        """Read records (and, with the builders, the dense and BM25 indexes when first
+        needed) from ``index``; called again with the index object opened last (the builders
+        kept), so a closed one is never read."""
+        if dense is not None or keyword is not None:
+            self._builders = (dense, keyword, generation)
+        self._records = index.metadata
+        build_dense, build_keyword, gen = self._builders
+        if build_dense is not None:
+            self._dense_src = lambda: build_dense(index, gen)
+        if build_keyword is not None:
+            self._keyword_src = lambda: build_keyword(index, gen)
+
+    # --- QueryIndex -----------------------------------------------------------------
+
+    def count(self, filter: Filter | None = None) -> int:
+        """Rows that pass ``filter``."""
+        rows = self.rows(filter)
+        if rows is not None:
+            return len(rows)
+        if self.ids is not None:
+            return len(self.ids)
+        return self.dense_index().n if self.has_dense else self.keyword_index().n
+
+    def search(
+        self,
+        query_vectors: np.ndarray,
+        k: int,
+        *,
+        filter: Filter | None = None,
+        stage: FirstStage | None = None,
+    ) -> Candidates:
+        """See :meth:`embedlab.stores.base.QueryIndex.search`."""
+        stage = stage or FirstStage()
+        q = np.atleast_2d(np.asarray(query_vectors, dtype=np.float32))
+        rows = self.rows(filter)
+        dense = self.dense_index() if rows is None else self._restricted(filter, rows)
+        if dense.n == 0:
+            empty = np.zeros((len(q), 0))
+            return Candidates(empty.astype(np.int64), empty.astype(np.float32), "empty")
+        hits = dense.search(
+            q, min(k, dense.n), dims=stage.dims, quantize=stage.quantize,
+            candidates=stage.candidates, exact=stage.exact,
+        )  # fmt: skip
+        pos = hits.ids if rows is None else rows[hits.ids]
+        return Candidates(
+            self._ids(pos), hits.scores, hits.method, hits.first_stage, hits.first_rank
+        )
+
+    def keyword(self, query: str, k: int, filter: Filter | None = None) -> Candidates:
+        """See :meth:`embedlab.stores.base.QueryIndex.keyword`."""
+        found = self.keyword_index().search(query, k, rows=self.rows(filter))
+        return Candidates(self._ids(found.ids), found.scores, "bm25")
+
+
+_LOCK = threading.Lock()
+_LOCAL: OrderedDict[tuple[str, str], tuple[int, LocalQueries]] = OrderedDict()
+
+
+def local_queries(index: Index) -> LocalQueries:
+    """The :class:`LocalQueries` of ``index`` at its current generation (ids: chunk ids),
+    kept for the :data:`INDEX_CACHE` indexes used last (and reused while the generation and
+    the chunk ids are the same: an index dropped and made again is not mistaken for the old).
+    """
+    from embedlab.search.cache import cached_bm25, cached_dense
+
+    generation = index.generation
+    ids = index.chunk_ids()
+    key = (str(index.name), str(index.folder))
+    with _LOCK:
+        hit = _LOCAL.get(key)
+    if hit is not None and hit[0] == generation:
+        local = hit[1]
+        if local.ids is ids or (local.ids is not None and np.array_equal(local.ids, ids)):
+            local.bind(index)
+            with _LOCK:
+                if key in _LOCAL:
+                    _LOCAL.move_to_end(key)
+            return local
+    local = LocalQueries(ids=ids)
+    local.bind(index, cached_dense, cached_bm25, generation)
+    with _LOCK:
+        _LOCAL[key] = (generation, local)
+        while len(_LOCAL) > INDEX_CACHE:
+            _LOCAL.popitem(last=False)
+    return local
+
+
+def clear() -> None:
+    """Forget every kept :class:`LocalQueries` (tests, or after dropping an index)."""
+    with _LOCK:
+        _LOCAL.clear()
+
+
+__all__ = ["FILTER_CACHE", "INDEX_CACHE", "LocalQueries", "clear", "local_queries"]
