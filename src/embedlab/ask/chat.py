@@ -103,6 +103,10 @@ class ChatModel(ABC):
     def count_tokens(self, text: str) -> int:
         """How many of the model's tokens ``text`` takes (an estimate when not exact)."""
 
+    def render(self, messages: list[Message]) -> str:
+        """The prompt as text, for people to read (a local model gives its exact template)."""
+        return "\n\n".join(f"{m['role']}: {m['content']}" for m in messages)
+
     def count_prompt(self, messages: list[Message]) -> int:
         """Tokens of the whole prompt as the model reads it (template included)."""
         return sum(self.count_tokens(m["content"]) + 4 for m in messages) + 2

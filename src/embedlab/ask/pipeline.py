@@ -239,6 +239,7 @@ def ask_stream(
         ContextWindowError, ChatUnreachableError, InputError: before any token.
     """
     started = time.perf_counter()
+    check_options(question, mode, k, max_tokens)  # before any model loads
     model = load_chat(chat) if isinstance(chat, str) else chat
     prep = prepare(
         index, question, chat=model, mode=mode, k=k, rerank=rerank, dims=dims,

@@ -103,7 +103,17 @@ def load_chat(name: str = DEFAULT_CHAT, **options: Any) -> ChatModel:
     :raises UnknownModelError: no backend has that name; the message lists the known ones.
     :raises ModelNotInstalledError: the package that carries it is missing; says what to install.
     """
-    key = (name.lower(), tuple(sorted(options.items())))
+    spec = find_chat_spec(name)
+    if spec is None:
+        raise UnknownModelError(
+            f"Unknown chat model {name!r}. Known chat models: "
+            f"{', '.join(known_chat_names())}. Run 'embedlab models' to see which are installed."
+        )
+    arg = name.partition(":")[2].strip() if spec.prefix else ""
+    if spec.prefix and not arg:
+        raise UnknownModelError(f"{name!r} names no model after '{spec.name}:'.")
+    # aliases share one copy: the key is the canonical name
+    key = (f"{spec.name}:{arg}" if spec.prefix else spec.name, tuple(sorted(options.items())))
     with _LOCK:
         if key in _CACHE:
             return _CACHE[key]
@@ -111,25 +121,13 @@ def load_chat(name: str = DEFAULT_CHAT, **options: Any) -> ChatModel:
     with loading:  # one load per model; listing and other models are not held up meanwhile
         if key in _CACHE:
             return _CACHE[key]
-        spec = find_chat_spec(name)
-        if spec is None:
-            raise UnknownModelError(
-                f"Unknown chat model {name!r}. Known chat models: "
-                f"{', '.join(known_chat_names())}. Run 'embedlab models' to see which are installed."
-            )
         if not is_chat_installed(spec):
             raise ModelNotInstalledError(
                 f"Chat model {spec.name!r} is not installed. Install it with: {spec.install}"
             )
         start = time.perf_counter()
         loader = _import(spec.loader)
-        if spec.prefix:
-            arg = name.partition(":")[2].strip()
-            if not arg:
-                raise UnknownModelError(f"{name!r} names no model after '{spec.name}:'.")
-            model = loader(arg, **options)
-        else:
-            model = loader(**options)
+        model = loader(arg, **options) if spec.prefix else loader(**options)
         model.load_seconds = time.perf_counter() - start
         with _LOCK:
             _CACHE[key] = model
