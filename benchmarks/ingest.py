@@ -34,8 +34,8 @@ def main() -> None:
         os.environ["EMBEDLAB_HOME"] = str(Path(tmp) / "home")
         from embedlab.data import news_articles
         from embedlab.models import load_model
-        from embedlab.search.chunking import Chunker, ChunkSettings
         from embedlab.stores import create_index, drop_index
+        from embedlab.stores.chunking import Chunker, ChunkSettings
         from embedlab.stores.writer import EMBED_BATCH
 
         encoder = load_model(args.model)

@@ -12,7 +12,7 @@ import pytest
 
 from embedlab.data.demo_corpus import demo_documents
 from embedlab.models import Encoder, load_model
-from embedlab.search.chunking import Chunker, ChunkSettings, TokenSpans
+from embedlab.stores.chunking import Chunker, ChunkSettings, TokenSpans
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 from embedlab.data import news_articles
 from embedlab.errors import InputError
 from embedlab.models import Encoder
-from embedlab.search.chunking import Chunker, ChunkSettings, split_tokens
+from embedlab.stores.chunking import Chunker, ChunkSettings, split_tokens
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from embedlab.search import ingest
-from embedlab.search.ingest import ReadOptions, SkipFile, discover, probe, read_file
+from embedlab.stores import ingest
+from embedlab.stores.ingest import ReadOptions, SkipFile, discover, probe, read_file
 from tests.stores.store_helpers import make_pdf
 
 

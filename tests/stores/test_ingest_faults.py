@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 from embedlab.cli.main import cli
 from embedlab.models import Encoder
-from embedlab.search.ingest import discover, read_file
 from embedlab.stores import create_index, drop_index, open_index, update_index
+from embedlab.stores.ingest import discover, read_file
 
 RECORDS = [
     {"text": "Cats sleep for most of the day.", "title": "Cats"},

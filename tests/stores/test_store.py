@@ -17,8 +17,8 @@ from embedlab.errors import (
     InputError,
 )
 from embedlab.models import Encoder
-from embedlab.search.chunking import Chunker, ChunkSettings
 from embedlab.stores import create_index, drop_index, list_indexes, open_index, update_index
+from embedlab.stores.chunking import Chunker, ChunkSettings
 from tests.stores.store_helpers import CountingEncoder, NewsCorpus, write_news
 
 

@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from embedlab.evaluate.metrics import evaluate_run, trec_name
-from embedlab.search.chunking import Chunker, ChunkSettings, TextPiece, split_tokens
 from embedlab.search.fusion import rrf
+from embedlab.stores.chunking import Chunker, ChunkSettings, TextPiece, split_tokens
 from embedlab.vectors.quantize import (
     Int8Calibration,
     from_int8,

@@ -81,7 +81,7 @@ def test_jsonl_goes_through_the_same_reader(tmp_path: Path) -> None:
 )
 def test_indexing_reads_utf16_files_like_utf8_ones(tmp_path: Path, name: str, content: str) -> None:
     """Ingest goes through the same reader: a UTF-16 file gives the records its UTF-8 twin does."""
-    from embedlab.search.ingest import probe, read_file
+    from embedlab.stores.ingest import probe, read_file
 
     records = []
     for encoding in ("utf-8", "utf-16"):

@@ -7,7 +7,6 @@ from typing import Any
 import click
 
 from embedlab.cli.common import echo_json, json_option, model_option, table
-from embedlab.search.chunking import SPLITTERS, ChunkSettings
 from embedlab.stores import (
     WriteReport,
     check_index,
@@ -17,6 +16,7 @@ from embedlab.stores import (
     survey_indexes,
     update_index,
 )
+from embedlab.stores.chunking import SPLITTERS, ChunkSettings
 
 #: skipped files and lines listed after a run (all of them with --json).
 SHOW_SKIPPED = 50

@@ -26,9 +26,8 @@ from embedlab.errors import (
     StoreError,
 )
 from embedlab.models import Encoder, load_model
-from embedlab.search.chunking import Chunker, ChunkSettings
-from embedlab.search.ingest import ReadOptions, SkipFile, Skipped, discover, probe
 from embedlab.stores.base import IndexStats
+from embedlab.stores.chunking import Chunker, ChunkSettings
 from embedlab.stores.db import (
     DB_NAME,
     LOCK_NAME,
@@ -51,6 +50,7 @@ from embedlab.stores.embedded import (
     indexes_root,
     read_segments,
 )
+from embedlab.stores.ingest import ReadOptions, SkipFile, Skipped, discover, probe
 from embedlab.stores.lock import DEFAULT_WAIT, WriteLock
 from embedlab.stores.writer import (
     FileJob,

@@ -30,9 +30,9 @@ from typing import Any
 import numpy as np
 
 from embedlab.models.base import Encoder
-from embedlab.search.chunking import Chunker
-from embedlab.search.ingest import ReadOptions, Record, SkipFile, Skipped, read_file
+from embedlab.stores.chunking import Chunker
 from embedlab.stores.embedded import SEGMENTS
+from embedlab.stores.ingest import ReadOptions, Record, SkipFile, Skipped, read_file
 
 #: chunks embedded per encoder call.
 EMBED_BATCH = 128
