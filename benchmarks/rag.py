@@ -18,7 +18,7 @@ import time
 
 from embedlab.ask import ask, load_chat
 from embedlab.ask.local import merge_system
-from embedlab.data import ensure_demo_index
+from embedlab.demo import ensure_demo_index
 
 QUESTIONS = [
     "How long do astronauts on the space station exercise each day?",

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from embedlab.cli.main import cli
-from embedlab.data import ensure_demo_index
+from embedlab.demo import ensure_demo_index
 from embedlab.models import Encoder
 from tests.ask.conftest import GROUNDED
 

@@ -14,7 +14,8 @@ from click.testing import CliRunner
 
 from embedlab.ask import ChatModel, load_chat
 from embedlab.cli.main import cli
-from embedlab.data import demo_documents, ensure_demo_index
+from embedlab.data import demo_documents
+from embedlab.demo import ensure_demo_index
 from embedlab.errors import DatasetError
 from embedlab.evaluate.datasets import load_beir
 from embedlab.evaluate.rag import diagnose_rag

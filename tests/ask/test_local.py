@@ -10,7 +10,7 @@ import pytest
 
 from embedlab.ask import ask, load_chat, prepare
 from embedlab.ask.local import smollm2_path
-from embedlab.data import ensure_demo_index
+from embedlab.demo import ensure_demo_index
 from embedlab.models import Encoder
 from embedlab.models.paths import sha256_file
 

@@ -9,7 +9,8 @@ import pytest
 
 from embedlab.ask import DoneEvent, StageEvent, TokenEvent, ask, ask_stream, load_chat, prepare
 from embedlab.ask.cite import split_sentences, unrelated_level
-from embedlab.data import demo_path, ensure_demo_index
+from embedlab.data import demo_path
+from embedlab.demo import ensure_demo_index
 from embedlab.errors import (
     ChatStreamError,
     ChatUnreachableError,

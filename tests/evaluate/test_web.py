@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from embedlab.data.demo_corpus import ensure_demo_index
+from embedlab.demo import ensure_demo_index
 from embedlab.evaluate.collections import collections_dir
 from embedlab.evaluate.make import make_news_dataset
 from embedlab.server.app import create_app
@@ -25,7 +25,9 @@ def _run(fn: Any) -> Any:
 
     async def main() -> Any:
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1", timeout=300) as c:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://127.0.0.1", timeout=300
+        ) as c:
             return await fn(c)
 
     # in a thread: Playwright's sync API keeps an event loop running in the main thread

@@ -79,7 +79,7 @@ def test_map_command_errors(tmp_path) -> None:
 def test_map_command_on_an_index(minilm) -> None:
     import json
 
-    from embedlab.data.demo_corpus import ensure_demo_index
+    from embedlab.demo import ensure_demo_index
     from embedlab.stores import open_index
 
     ensure_demo_index(minilm)

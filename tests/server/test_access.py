@@ -18,7 +18,6 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from embedlab.data import ensure_demo_index
 from embedlab.models import Encoder
 from embedlab.server.access import NAMING_FIELDS, AccessPolicy, looks_like_path, trained_dir
 from embedlab.server.app import create_app
@@ -164,7 +163,7 @@ def test_rerankers_open_only_trained_or_operator_folders(
     req: Req, foreign: Path, minilm: Encoder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The hole: ``rerank`` went to the cross-encoder loader, which opens any folder."""
-    ensure_demo_index(minilm)
+    # the reranker is judged before the index is opened: no index needs to exist
     base = {"index": "demo", "query": "cats", "mode": "bm25"}
     for value in (str(foreign / "model"), "cross-encoder/ms-marco-MiniLM-L6-v2"):
         r = req("POST", "/lab/search", json={**base, "rerank": value})

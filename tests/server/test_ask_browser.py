@@ -24,7 +24,7 @@ COUNT_UPDATES = """() => {
 
 @pytest.fixture(scope="module")
 def demo(minilm: Encoder) -> str:
-    from embedlab.data.demo_corpus import ensure_demo_index
+    from embedlab.demo import ensure_demo_index
 
     return ensure_demo_index(minilm).name
 

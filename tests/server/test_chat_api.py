@@ -20,7 +20,7 @@ Q = [{"role": "user", "content": "How long should rice simmer?"}]
 
 @pytest.fixture(scope="module")
 def demo(minilm: Encoder) -> str:
-    from embedlab.data.demo_corpus import ensure_demo_index
+    from embedlab.demo import ensure_demo_index
 
     return ensure_demo_index(minilm).name
 

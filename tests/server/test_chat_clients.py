@@ -28,7 +28,7 @@ TINY = 8  # for the repeats: greedy decoding makes them prefixes of the SHORT an
 
 @pytest.fixture(scope="module")
 def demo(minilm: Encoder) -> str:
-    from embedlab.data.demo_corpus import ensure_demo_index
+    from embedlab.demo import ensure_demo_index
 
     return ensure_demo_index(minilm).name
 

@@ -9,7 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from embedlab.cli.main import cli
-from embedlab.data import demo_documents, demo_path, ensure_demo_index
+from embedlab.data import demo_documents, demo_path
+from embedlab.demo import ensure_demo_index
 from embedlab.errors import (
     FingerprintMismatchError,
     IndexExistsError,

@@ -139,7 +139,8 @@ def test_cli_errors(tmp_path: Path) -> None:
 def test_pairs_from_an_index_are_title_to_first_chunk(minilm: object, tmp_path: Path) -> None:
     """``--from-index``: each titled document gives (title, its first chunk); an index
     without titles is refused with what to do."""
-    from embedlab.data import demo_documents, ensure_demo_index
+    from embedlab.data import demo_documents
+    from embedlab.demo import ensure_demo_index
     from embedlab.stores import create_index
     from embedlab.train.pairs import pairs_from_index
 

@@ -14,7 +14,7 @@ from embedlab.cli.common import model_option
 @click.option("--no-serve", is_flag=True, help="Only make sure the demo index exists.")
 def demo_command(model: str, host: str | None, port: int | None, no_serve: bool) -> None:
     """Index the bundled demo corpus (once) and start the web lab on it."""
-    from embedlab.data.demo_corpus import DEMO_INDEX, ensure_demo_index
+    from embedlab.demo import DEMO_INDEX, ensure_demo_index
     from embedlab.models import load_model
 
     encoder = load_model(model)

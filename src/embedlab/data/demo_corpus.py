@@ -5,20 +5,14 @@
 climate, pets, a film and remote work. It holds paraphrase pairs that share no keywords
 (:data:`PARAPHRASE_PAIRS`), opposite opinions on one topic (:data:`OPPOSITE_PAIRS`) and a
 few texts in French, German and Spanish, so every search stage has something to show.
+Its index is built by the views (:func:`embedlab.demo.ensure_demo_index`), not here.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from embedlab.models import Encoder
-    from embedlab.stores import Index
-
-#: name of the index ``make run`` builds from the demo corpus.
-DEMO_INDEX = "demo"
+from typing import Any
 
 #: (id, id) of documents that say the same thing in different words.
 PARAPHRASE_PAIRS: tuple[tuple[str, str], ...] = (
@@ -45,29 +39,9 @@ def demo_documents() -> list[dict[str, Any]]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def ensure_demo_index(encoder: Encoder | str = "minilm") -> Index:
-    """The index ``demo`` over the demo corpus, created on first use with ``encoder``.
-
-    Safe to call from several threads or processes at once: the first builds the index,
-    the others wait for its write lock and then open it.
-    """
-    from embedlab.errors import IndexExistsError
-    from embedlab.stores import create_index, open_index
-    from embedlab.stores.embedded import exists
-
-    if exists(DEMO_INDEX):
-        return open_index(DEMO_INDEX)
-    try:
-        return create_index(DEMO_INDEX, [demo_path()], encoder, wait=600)
-    except IndexExistsError:
-        return open_index(DEMO_INDEX)
-
-
 __all__ = [
-    "DEMO_INDEX",
     "OPPOSITE_PAIRS",
     "PARAPHRASE_PAIRS",
     "demo_documents",
     "demo_path",
-    "ensure_demo_index",
 ]

@@ -165,7 +165,7 @@ async def _corpus(req: MapRequest, request: Request, pool: ModelPool) -> Corpus:
     if source == NEWS:
         return await asyncio.to_thread(demo_corpus, NEWS_SIZE)
     if source == DEMO:
-        from embedlab.data.demo_corpus import ensure_demo_index
+        from embedlab.demo import ensure_demo_index
 
         encoder, _ = await pool.encoder(None)
         await asyncio.to_thread(ensure_demo_index, encoder)
