@@ -58,3 +58,12 @@ def test_search_timings_include_what_they_name(panel_index: str) -> None:
     assert parts <= timings["total"] + 1e-6  # the total holds every part shown
     assert timings["total"] <= wall  # and no more than the request took
     assert {"open", "model", "embed"} <= set(timings)
+
+
+def test_search_says_when_the_query_was_truncated(panel_index: str, minilm: Any) -> None:
+    long = "what the lazy dog did " * 1000
+    data, _ = _post("/lab/search", {"index": panel_index, "query": long, "k": 3})
+    tokens = minilm.count_tokens([long], "query")[0]
+    assert [n["tokens"] for n in data["truncated"]] == [tokens] and tokens > 256
+    data, _ = _post("/lab/search", {"index": panel_index, "query": "a short query", "k": 3})
+    assert data["truncated"] == []

@@ -77,6 +77,31 @@ class TextInspection:
         return out
 
 
+def truncation_notes(
+    encoder: Encoder, texts: Sequence[str], role: str = "document"
+) -> list[dict[str, object]]:
+    """One note per text over the model's token limit (the model read only its start):
+    the text's position, its token count, the limit and a sentence saying so. Empty when
+    nothing was cut or the backend cannot count tokens."""
+    counts = encoder.count_tokens(list(texts), role)
+    limit = encoder.info.max_tokens
+    if counts is None or limit is None:
+        return []
+    return [
+        {
+            "index": i,
+            "tokens": int(n),
+            "max_tokens": int(limit),
+            "note": (
+                f"Text {i + 1} is {int(n)} tokens, over {encoder.info.name}'s limit of {limit}: "
+                f"TRUNCATED, the model read only the first {limit} tokens."
+            ),
+        }
+        for i, n in enumerate(counts)
+        if n > limit
+    ]
+
+
 def _unknown_words(encoder: Encoder, text: str) -> list[str]:
     fn = getattr(encoder, "unknown_words", None)
     if fn is None:

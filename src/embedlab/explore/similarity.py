@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from embedlab.errors import InputError
 from embedlab.explore.calibration import calibration_for
+from embedlab.explore.inspect import truncation_notes
 from embedlab.models.base import Encoder, as_text_list, check_role
 from embedlab.vectors.similarity import HIGHER_IS_CLOSER, METRICS, similarity_matrix
 
@@ -33,6 +34,8 @@ class PairScore:
     :param cosine: their cosine, whatever the metric.
     :param percentile: share (0-100) of the model's unrelated pairs whose cosine is lower.
     :param reading: the percentile in words.
+    :param truncated: a note per text over the model's token limit (see
+        :func:`embedlab.explore.inspect.truncation_notes`).
     """
 
     a: str
@@ -46,6 +49,7 @@ class PairScore:
     background: dict[str, float]
     seconds: float
     load_seconds: float
+    truncated: list[dict[str, object]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready record."""
@@ -79,6 +83,7 @@ def score_pair(
         background=cal.summary(),
         seconds=seconds,
         load_seconds=float(encoder.load_seconds),
+        truncated=truncation_notes(encoder, [a, b], role),
     )
 
 
@@ -91,6 +96,7 @@ class SimilarityMatrix:
     metric: str
     matrix: np.ndarray
     seconds: float
+    truncated: list[dict[str, object]] = field(default_factory=list)
 
     @property
     def higher_is_closer(self) -> bool:
@@ -110,6 +116,7 @@ class SimilarityMatrix:
             "higher_is_closer": self.higher_is_closer,
             "matrix": self.rows(),
             "seconds": self.seconds,
+            "truncated": self.truncated,
         }
 
 
@@ -124,5 +131,10 @@ def score_matrix(
     vecs = encoder.embed(items, role=role)
     seconds = time.perf_counter() - start
     return SimilarityMatrix(
-        items, encoder.info.name, metric, similarity_matrix(vecs, None, metric), seconds
+        items,
+        encoder.info.name,
+        metric,
+        similarity_matrix(vecs, None, metric),
+        seconds,
+        truncation_notes(encoder, items, role),
     )

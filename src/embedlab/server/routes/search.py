@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
+from embedlab.explore.inspect import truncation_notes
 from embedlab.search.cache import cached_dense
 from embedlab.search.costs import measure_costs
 from embedlab.search.pipeline import search
@@ -109,7 +110,8 @@ async def run_search(body: SearchBody, request: Request) -> dict[str, Any]:
 
     result = await asyncio.to_thread(run)
     figure = fig_json(rank_movement_figure(result))
-    return {"result": result.to_dict(), "figure": figure}
+    cut = truncation_notes(encoder, [body.query], "query") if encoder is not None else []
+    return {"result": result.to_dict(), "figure": figure, "truncated": cut}
 
 
 @router.post("/costs")

@@ -110,6 +110,11 @@ function timingText(t) {
   return parts.join(" · ");
 }
 
+/* The server's notes on texts over the model's token limit, as one line ("" when none). */
+function truncationText(notes) {
+  return (notes || []).map((n) => n.note).join(" ");
+}
+
 function plot(div, fig, extraLayout) {
   const node = typeof div === "string" ? document.getElementById(div) : div;
   const layout = Object.assign({}, fig.layout || {}, extraLayout || {});
