@@ -113,14 +113,15 @@ function showPrompt(ev) {
     ["b-ctx", "sources that fit", ctxUsed], ["b-free", "unused context", free],
     ["b-ans", "room for the answer", b.answer_tokens],
   ];
-  if (b.window > known) parts.push(["b-free", "rest of the window", b.window - known]);
+  if (b.window > known) parts.push(["b-rest", "rest of the window (outside the budget)", b.window - known]);
   const total = parts.reduce((s, x) => s + x[2], 0) || 1;
   const bar = $("budget");
   for (const [cls, name, n] of parts) {
     if (n <= 0) continue;
     bar.append(el("div", { class: cls, style: `width:${(100 * n / total).toFixed(2)}%`, title: `${name}: ${n} tokens` }, String(n)));
   }
-  for (const [cls, name] of parts.slice(0, 5)) {
+  for (const [cls, name, n] of parts) {
+    if (cls === "b-rest" && n <= 0) continue;
     $("budget-legend").append(el("span", {}, el("i", { class: cls }), name));
   }
   $("budget-text").textContent = `context budget ${fmt(b.available)} tokens${b.override ? " (set by you)" : ""}, ` +
