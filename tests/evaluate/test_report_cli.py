@@ -15,6 +15,7 @@ from embedlab.evaluate.cost import estimate_cost
 from embedlab.evaluate.grid import pareto_front, run_grid
 from embedlab.evaluate.make import make_news_dataset
 from embedlab.evaluate.report import compare_queries, grid_report, write_report
+from embedlab.figures.evaluate import add_grid_figures
 
 from .conftest import CHARS, N_ARTICLES
 
@@ -60,7 +61,7 @@ def test_pareto_front() -> None:
 
 
 def test_reports_in_three_formats(small_grid, tmp_path: Path) -> None:
-    report = grid_report(small_grid)
+    report = add_grid_figures(grid_report(small_grid))
     html_path = write_report(report, tmp_path / "r.html")
     page_text = html_path.read_text()
     assert "<script src" not in page_text and "Plotly" in page_text  # plotly.js inlined
@@ -81,7 +82,7 @@ def test_reports_in_three_formats(small_grid, tmp_path: Path) -> None:
 
 @pytest.mark.browser
 def test_html_report_in_browser(small_grid, tmp_path: Path, browser, test_output) -> None:
-    html_path = write_report(grid_report(small_grid), tmp_path / "r.html")
+    html_path = write_report(add_grid_figures(grid_report(small_grid)), tmp_path / "r.html")
     page = browser.new_page()
     page.goto(html_path.as_uri())
     page.wait_for_selector("#cmp-body tr")

@@ -161,6 +161,7 @@ def retrieval_cmd(
     from embedlab.evaluate.datasets import load_dataset
     from embedlab.evaluate.grid import run_grid
     from embedlab.evaluate.report import grid_report
+    from embedlab.figures.evaluate import add_grid_figures
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -179,7 +180,7 @@ def retrieval_cmd(
         cache=not no_cache,
         progress=lambda msg: click.echo(msg, err=True),
     )
-    report = grid_report(grid)
+    report = add_grid_figures(grid_report(grid))
     cols = [
         "config",
         f"nDCG@{k}",
@@ -237,6 +238,7 @@ def words_cmd(
 ) -> None:
     """Analogy accuracy and word-similarity correlations, equal to gensim's."""
     from embedlab.evaluate.suites import words_report
+    from embedlab.figures.evaluate import add_word_figures
 
     report = words_report(
         _names(models),
@@ -245,7 +247,7 @@ def words_cmd(
         restrict_vocab=restrict_vocab,
         methods=_names(methods),
     )
-    _show(report, None, out, as_json)
+    _show(add_word_figures(report), None, out, as_json)
 
 
 @eval_group.command("sentences")
@@ -255,8 +257,9 @@ def words_cmd(
 def sentences_cmd(models: str, out: Path | None, as_json: bool) -> None:
     """Lee document similarity: correlation of each model's cosines with human ratings."""
     from embedlab.evaluate.suites import sentences_report
+    from embedlab.figures.evaluate import add_sentence_figures
 
-    _show(sentences_report(_names(models)), None, out, as_json)
+    _show(add_sentence_figures(sentences_report(_names(models))), None, out, as_json)
 
 
 @eval_group.command("cost")

@@ -64,9 +64,11 @@ def default_pair(grid: GridResult) -> tuple[str, str]:
 
 
 def grid_report(grid: GridResult, title: str | None = None) -> Report:
-    """The retrieval grid as a report: table, three figures, per-query comparison data."""
-    from embedlab.figures.evaluate import latency_bars, quality_vs_bytes, quality_vs_dims
+    """The retrieval grid as a report: table, notes, per-query comparison data.
 
+    Its figures are drawn by the figures layer (:func:`embedlab.figures.evaluate.add_grid_figures`):
+    evaluate never imports figures.
+    """
     rows = grid.rows()
     columns = [
         "config",
@@ -106,11 +108,7 @@ def grid_report(grid: GridResult, title: str | None = None) -> Report:
         title or f"Retrieval evaluation: {ds['name']}",
         rows,
         columns,
-        [
-            quality_vs_dims(rows, grid.primary),
-            quality_vs_bytes(rows, grid.primary),
-            latency_bars(rows),
-        ],
+        [],
         notes,
         grid.to_dict(),
         per_query,

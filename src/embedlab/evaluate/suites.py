@@ -34,10 +34,11 @@ def words_report(
 ) -> Report:
     """Analogy accuracy (each method) and word-pair correlations for each word-vector model.
 
+    Figures: :func:`embedlab.figures.evaluate.add_word_figures`.
+
     :raises InputError: a model has no vocabulary (a sentence encoder) or a method is unknown.
     """
     from embedlab.data import gensim_test_file
-    from embedlab.figures.evaluate import word_sections
 
     bad = [m for m in methods if m not in METHODS]
     if bad:
@@ -45,7 +46,6 @@ def words_report(
     analogy_file = Path(analogies) if analogies else gensim_test_file("questions-words.txt")
     pair_files = [Path(p) for p in pairs] if pairs else [gensim_test_file(n) for n in DEFAULT_PAIRS]
     rows: list[dict[str, Any]] = []
-    sections: dict[str, dict[str, Any]] = {}
     payload: dict[str, Any] = {"analogies": {}, "pairs": {}}
     for enc in _load(models):
         if not hasattr(enc, "words"):
@@ -58,7 +58,6 @@ def words_report(
             res = evaluate_analogies(enc, analogy_file, restrict_vocab, method)
             row[f"analogy {method}"] = res.accuracy
             row["analogy oov %"] = res.oov_ratio
-            sections[f"{enc.info.name} {method}"] = res.to_dict()
             payload["analogies"][f"{enc.info.name} {method}"] = res.to_dict()
         for pf in pair_files:
             wp = evaluate_word_pairs(enc, pf, restrict_vocab)
@@ -74,9 +73,7 @@ def words_report(
         "Word pairs: Spearman and Pearson of cosines vs human scores; pairs with unknown "
         "words are skipped and counted in the oov column.",
     ]
-    return simple_report(
-        "Word benchmarks", rows, columns, [word_sections(sections)], notes, payload
-    )
+    return simple_report("Word benchmarks", rows, columns, [], notes, payload)
 
 
 def sentences_report(
@@ -84,28 +81,15 @@ def sentences_report(
     docs_path: str | Path | None = None,
     sims_path: str | Path | None = None,
 ) -> Report:
-    """Lee document similarity for each model."""
-    import plotly.graph_objects as go
-
+    """Lee document similarity for each model (figures: ``add_sentence_figures``)."""
     results = [evaluate_document_similarity(e, docs_path, sims_path) for e in _load(models)]
     rows = [r.to_dict() for r in results]
-    fig = go.Figure(
-        [
-            go.Bar(x=[r.model for r in results], y=[r.pearson for r in results], name="Pearson"),
-            go.Bar(x=[r.model for r in results], y=[r.spearman for r in results], name="Spearman"),
-        ]
-    )
-    fig.update_layout(
-        title="Lee document similarity: correlation with human ratings",
-        template="plotly_white",
-        barmode="group",
-    )
     notes = [
         "50 Lee documents, 1,225 rated pairs (upper triangle of similarities0-1.txt); "
         "gensim's LSI baseline reaches about 0.6 Pearson."
     ]
     columns = ["model", "pearson", "spearman", "pairs", "documents", "seconds"]
-    return simple_report("Document similarity (Lee)", rows, columns, [fig], notes)
+    return simple_report("Document similarity (Lee)", rows, columns, [], notes)
 
 
 __all__ = ["DEFAULT_PAIRS", "sentences_report", "words_report"]

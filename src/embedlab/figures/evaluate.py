@@ -13,6 +13,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from embedlab.evaluate.grid import pareto_front
+from embedlab.evaluate.report import Report
 
 
 def _layout(fig: go.Figure, title: str, x: str, y: str, height: int = 420) -> go.Figure:
@@ -140,4 +141,49 @@ def cost_bars(estimates: Sequence[dict[str, Any]]) -> go.Figure:
     return _layout(fig, f"Cost for {n:,} documents", "", "RAM (MB)")
 
 
-__all__ = ["cost_bars", "latency_bars", "quality_vs_bytes", "quality_vs_dims", "word_sections"]
+def add_grid_figures(report: Report) -> Report:
+    """``report`` (from :func:`embedlab.evaluate.report.grid_report`) with its three figures:
+    quality against dims and against bytes, and latency."""
+    primary = str((report.per_query or {})["metric"])
+    report.figures = [
+        quality_vs_dims(report.rows, primary),
+        quality_vs_bytes(report.rows, primary),
+        latency_bars(report.rows),
+    ]
+    return report
+
+
+def add_word_figures(report: Report) -> Report:
+    """``report`` (from :func:`embedlab.evaluate.suites.words_report`) with analogy sections."""
+    report.figures = [word_sections(report.payload["analogies"])]
+    return report
+
+
+def add_sentence_figures(report: Report) -> Report:
+    """``report`` (from ``sentences_report``) with Pearson and Spearman bars per model."""
+    models = [r["model"] for r in report.rows]
+    fig = go.Figure(
+        [
+            go.Bar(x=models, y=[r["pearson"] for r in report.rows], name="Pearson"),
+            go.Bar(x=models, y=[r["spearman"] for r in report.rows], name="Spearman"),
+        ]
+    )
+    fig.update_layout(
+        title="Lee document similarity: correlation with human ratings",
+        template="plotly_white",
+        barmode="group",
+    )
+    report.figures = [fig]
+    return report
+
+
+__all__ = [
+    "add_grid_figures",
+    "add_sentence_figures",
+    "add_word_figures",
+    "cost_bars",
+    "latency_bars",
+    "quality_vs_bytes",
+    "quality_vs_dims",
+    "word_sections",
+]
