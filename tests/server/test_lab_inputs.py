@@ -40,3 +40,26 @@ def test_every_embedding_route_says_when_it_truncated(req: Req, minilm: Encoder)
     # nothing is said about texts that fit
     r = req("POST", "/lab/similarity", json={"a": short, "b": "another short one"})
     assert r.json()["truncated"] == []
+
+
+def test_languages_scores_the_pairs_typed_or_names_the_bad_line(req: Req, minilm: Encoder) -> None:
+    text = "The cat sleeps. | Le chat dort.\n\n  Good morning |  Buenos días  \n"
+    r = req("POST", "/lab/languages", json={"text": text, "models": ["minilm"]})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["pairs"] == [["The cat sleeps.", "Le chat dort."], ["Good morning", "Buenos días"]]
+    got = [s["cosine"] for s in body["results"][0]["scores"]]
+    for (a, b), cos in zip(body["pairs"], got, strict=True):
+        v = minilm.embed([a, b])
+        assert abs(float(v[0] @ v[1]) - cos) < 1e-5
+    for bad, needle in [
+        ("no separator at all", "Line 1"),
+        ("ok | fine\na | b | c", "Line 2"),
+        ("left only | ", "Line 1"),
+        ("   \n", "No pairs"),
+    ]:
+        r = req("POST", "/lab/languages", json={"text": bad, "models": ["minilm"]})
+        assert r.status_code == 400, (bad, r.text)
+        assert needle in r.json()["error"]["message"], r.text
+    r = req("POST", "/lab/languages", json={"pairs": [], "models": ["minilm"]})
+    assert r.status_code == 400

@@ -14,9 +14,10 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from embedlab.errors import InputError, ModelNotInstalledError
+from embedlab.errors import EmptyInputError, InputError, ModelNotInstalledError
 from embedlab.explore.compare import compare_models, inspect_across
 from embedlab.explore.inspect import inspect_texts
+from embedlab.explore.pair_text import parse_pairs
 from embedlab.explore.similarity import score_matrix, score_pair
 from embedlab.figures.vectors import dimension_bars, similarity_heatmap
 from embedlab.models import Encoder
@@ -165,6 +166,9 @@ async def lab_compare(body: CompareBody, request: Request) -> dict[str, Any]:
 
 class LanguagesBody(BaseModel):
     pairs: list[list[str]] | None = Field(None, description="[text, translation] pairs.")
+    text: str | None = Field(
+        None, description="Pairs as typed, one 'text | translation' a line (instead of pairs)."
+    )
     models: list[str] = ["minilm", "e5-multilingual"]
 
 
@@ -179,7 +183,14 @@ def _default_pairs() -> list[list[str]]:
 async def lab_languages(body: LanguagesBody, request: Request) -> dict[str, Any]:
     """Translation pairs scored by each model, each score read against its own model's
     background; a missing model answers how to install it instead of failing."""
-    pairs = body.pairs or _default_pairs()
+    if body.text is not None:  # the user's own pairs, never replaced by the built-in ones
+        pairs = parse_pairs(body.text)
+    elif body.pairs is not None:
+        pairs = body.pairs
+        if not pairs:
+            raise EmptyInputError("No pairs given: send [text, translation] pairs.")
+    else:
+        pairs = _default_pairs()
     check_count(len(pairs), get_pool(request).max_batch, "pairs")
     if len(body.models) > MAX_COMPARE_MODELS:
         raise InputError(f"{len(body.models)} models named; at most {MAX_COMPARE_MODELS}.")
