@@ -140,9 +140,8 @@ def _read_index(name: str) -> tuple[list[Row], Any]:
     from embedlab.stores import open_index
 
     index = open_index(name)
-    chunks = index.get_chunks([int(i) for i in index.chunk_ids()])
     rows: list[Row] = []
-    for c in chunks:
+    for c in (c for page in index.iter_chunks() for c in page):
         fields = {"title": str(c.title or ""), "doc_id": str(c.doc_id), "file": str(c.source)}
         fields.update(_scalar_fields(dict(c.metadata or {}), "text"))
         rows.append((c.text, fields))
@@ -196,7 +195,10 @@ def stored_vectors(corpus: Corpus, part: SourcePart, encoder: Any | None) -> np.
         raise InputError(f"{part.name} is not an index.")
     if encoder is not None:
         part.index.check_model(encoder)
-    return np.asarray(part.index.vectors(), dtype=np.float32)
+    pages = [vectors for _, vectors in part.index.iter_vectors()]
+    if not pages:
+        return np.zeros((0, part.index.dims), dtype=np.float32)
+    return np.vstack(pages)
 
 
 def demo_corpus(limit: int = 400) -> Corpus:

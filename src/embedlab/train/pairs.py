@@ -115,7 +115,7 @@ def pairs_from_index(name: str, max_chars: int = 1000) -> list[Pair]:
 
     index = open_index(name)
     first: dict[tuple[int, int], tuple[int, Pair]] = {}
-    for chunk in index.get_chunks([int(i) for i in index.chunk_ids()]):
+    for chunk in (c for page in index.iter_chunks() for c in page):
         if not chunk.title.strip() or chunk.title.strip() == chunk.text.strip():
             continue
         # a file is one document; each record of a JSONL/CSV file is a document of its own
