@@ -192,6 +192,7 @@ def create_app(
     swagger = swagger_ui_path()
     app = FastAPI(
         docs_url=None if swagger else "/docs",
+        redoc_url=None,  # ReDoc loads from a CDN (blank offline) and no package ships it
         title="embedlab",
         description="A local lab for text embeddings: the lab's JSON API, plus OpenAI- and "
         "Ollama-compatible embedding endpoints.",
@@ -212,6 +213,8 @@ def create_app(
 
     if swagger:
         _install_offline_docs(app, swagger)
+        # the bundled Swagger UI (4.x) renders OpenAPI 3.0 only: "Unable to render" on 3.1
+        app.openapi_version = "3.0.2"
 
     @app.get("/static/plotly.min.js", include_in_schema=False)
     async def plotly_js() -> FileResponse:
