@@ -105,13 +105,18 @@ class StaticEncoder(Encoder):
                 f"vector (a static model only knows the {len(self.model.tokens):,} tokens of its "
                 "table). Use words from its vocabulary, or a transformer model such as minilm."
             )
+        from scipy.sparse import csr_matrix
+
         lengths = np.fromiter((len(r) for r in ids), dtype=np.int64, count=len(ids))
         flat = np.fromiter((t for r in ids for t in r), dtype=np.int64, count=int(lengths.sum()))
-        rows = self.table[flat if self.mapping is None else self.mapping[flat]]
+        # the mean as one sparse product: row i holds 1/len_i at each of text i's tokens
+        share = np.repeat(1.0 / lengths, lengths).astype(np.float32)
         if self.token_weights is not None:
-            rows = rows * self.token_weights[flat][:, None]
-        starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-        out = np.add.reduceat(rows, starts, axis=0) / lengths[:, None].astype(np.float32)
+            share *= self.token_weights[flat]
+        rows = flat if self.mapping is None else self.mapping[flat]
+        indptr = np.concatenate(([0], np.cumsum(lengths)))
+        pool = csr_matrix((share, rows, indptr), shape=(len(ids), self.table.shape[0]))
+        out = np.asarray(pool @ self.table, dtype=np.float32)
         if self.info.normalized:
             out /= np.linalg.norm(out, axis=1, keepdims=True) + 1e-32
         return out.astype(np.float32, copy=False)
