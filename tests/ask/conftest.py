@@ -10,6 +10,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from embedlab.models import Encoder
+
+try:  # the demo index's builder is moving from embedlab.data to embedlab.demo
+    from embedlab.demo import ensure_demo_index
+except ImportError:  # pragma: no cover - before the move
+    from embedlab.data import ensure_demo_index  # type: ignore[attr-defined,no-redef]
+
 PIECES = ["Paris", " is the", " capital [1]."]
 #: answers by model name: "grounded" repeats the demo's space-station document and cites it,
 #: "uncited" says the same without a citation.
@@ -73,3 +80,10 @@ def chat_server() -> Iterator[str]:
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
+
+
+@pytest.fixture(scope="session")
+def demo(minilm: Encoder) -> str:
+    """The demo index (51 short documents, MiniLM), built once; yields its name."""
+    ensure_demo_index(minilm)
+    return "demo"

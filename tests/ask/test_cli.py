@@ -8,16 +8,13 @@ import pytest
 from click.testing import CliRunner
 
 from embedlab.cli.main import cli
-from embedlab.demo import ensure_demo_index
-from embedlab.models import Encoder
 from tests.ask.conftest import GROUNDED
 
 QUESTION = "How long do astronauts on the space station exercise each day?"
 
 
 @pytest.fixture(scope="module")
-def env(minilm: Encoder, chat_server: str) -> dict[str, str]:
-    ensure_demo_index(minilm)
+def env(demo: str, chat_server: str) -> dict[str, str]:
     return {"OLLAMA_HOST": chat_server}
 
 

@@ -15,7 +15,6 @@ from click.testing import CliRunner
 from embedlab.ask import ChatModel, load_chat
 from embedlab.cli.main import cli
 from embedlab.data import demo_documents
-from embedlab.demo import ensure_demo_index
 from embedlab.errors import DatasetError
 from embedlab.evaluate.datasets import load_beir
 from embedlab.evaluate.rag import diagnose_rag
@@ -65,9 +64,11 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def setup(minilm: Encoder, chat_server: str) -> tuple[Index, ChatModel]:
+def setup(demo: str, chat_server: str) -> tuple[Index, ChatModel]:
+    from embedlab.stores import open_index
+
     # the remote model counts ~4 characters a token: budgets below are easy to check by hand
-    return ensure_demo_index(minilm), load_chat("ollama:m", base_url=chat_server)
+    return open_index(demo), load_chat("ollama:m", base_url=chat_server)
 
 
 def _lost(result: object) -> dict[str, str]:
@@ -158,3 +159,14 @@ def test_index_without_the_datasets_documents_is_refused(
     other = MemoryIndex.from_texts(minilm, ["unrelated text"], name="other")
     with pytest.raises(DatasetError, match="index create other"):
         diagnose_rag(load_beir(dataset), other, setup[1])
+
+
+def test_generate_counts_answers_citing_a_relevant_source(
+    dataset: Path, setup: tuple[Index, ChatModel], chat_server: str
+) -> None:
+    chat = load_chat("ollama:grounded", base_url=chat_server)  # always answers citing [1]
+    d = diagnose_rag(load_beir(dataset), setup[0], chat, mode="dense", k=1, generate=True)
+    by = {q.query: q.cites_relevant for q in d.queries}
+    assert by["why does the moon show one face"] is True  # [1] is its relevant document
+    assert by["doctor told me to eat less sodium"] is False  # [1] is demo-22, not demo-21
+    assert d.cites_relevant_rate == pytest.approx(sum(map(bool, by.values())) / len(by))

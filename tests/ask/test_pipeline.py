@@ -10,7 +10,6 @@ import pytest
 from embedlab.ask import DoneEvent, StageEvent, TokenEvent, ask, ask_stream, load_chat, prepare
 from embedlab.ask.cite import split_sentences, unrelated_level
 from embedlab.data import demo_path
-from embedlab.demo import ensure_demo_index
 from embedlab.errors import (
     ChatStreamError,
     ChatUnreachableError,
@@ -26,12 +25,6 @@ from tests.ask.conftest import GROUNDED
 
 QUESTION = "How long do astronauts on the space station exercise each day?"
 STATION = "Living on the space station"
-
-
-@pytest.fixture(scope="module")
-def demo(minilm: Encoder) -> str:
-    ensure_demo_index(minilm)
-    return "demo"
 
 
 def test_grounded_answer_cites_its_chunk_and_is_not_flagged(

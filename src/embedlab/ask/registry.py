@@ -9,7 +9,6 @@ and fixtures share one copy of the local model.
 from __future__ import annotations
 
 import importlib
-import importlib.metadata
 import importlib.util
 import threading
 import time
@@ -19,9 +18,10 @@ from typing import Any
 from embedlab.ask.chat import ChatModel
 from embedlab.ask.specs import BUILTIN, ChatSpec
 from embedlab.errors import ModelNotInstalledError, UnknownModelError
+from embedlab.plugins import CHAT_GROUP, entry_point_table
 
 DEFAULT_CHAT = "local"
-ENTRY_POINT_GROUP = "embedlab.chat"
+ENTRY_POINT_GROUP = CHAT_GROUP
 
 _LOCK = threading.RLock()  # the table and the cache
 _LOADING: dict[tuple[str, tuple[tuple[str, Any], ...]], threading.Lock] = {}  # one per model
@@ -30,23 +30,17 @@ _TABLE: dict[str, ChatSpec] = {}
 
 
 def chat_specs() -> list[ChatSpec]:
-    """Every registered chat backend, read once from the ``embedlab.chat`` entry points.
-
-    An install whose metadata predates the group (an old editable install) falls back to
-    the built-ins, so ``local`` keeps working until ``make install`` refreshes it.
-    """
+    """Every registered chat backend, read once through :mod:`embedlab.plugins` from the
+    ``embedlab.chat`` entry points; the built-ins come first and are never replaced (an
+    install whose metadata predates the group still finds them)."""
     with _LOCK:
         if not _TABLE:
-            specs: list[ChatSpec] = []
-            for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            builtin = {s.name: f"embedlab.ask.specs:{s.name.upper()}" for s in BUILTIN}
+            for ep in entry_point_table(ENTRY_POINT_GROUP, builtin).values():
                 spec = ep.load()
                 if isinstance(spec, ChatSpec):
-                    specs.append(spec)
-            names = {s.name for s in specs}
-            specs += [s for s in BUILTIN if s.name not in names]
-            for spec in specs:
-                for key in (spec.name, *spec.aliases):
-                    _TABLE.setdefault(key.lower(), spec)
+                    for key in (spec.name, *spec.aliases):
+                        _TABLE.setdefault(key.lower(), spec)
         seen: dict[str, ChatSpec] = {}
         for spec in _TABLE.values():
             seen.setdefault(spec.name, spec)
