@@ -48,3 +48,31 @@ def test_serve_refuses_an_unknown_model_at_start(monkeypatch: pytest.MonkeyPatch
     result = CliRunner().invoke(cli, ["serve", "--models", "minilm,no-such-model"])
     assert result.exit_code == 1
     assert "Unknown model 'no-such-model'" in result.output and "glove-50d" in result.output
+
+
+def test_serve_beyond_loopback_prints_a_key_and_passes_the_trust_options(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import uvicorn
+
+    from embedlab.server import models
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(app=app, **kw))
+    monkeypatch.setattr(models, "configure_threads", lambda *a: None)
+    monkeypatch.delenv("EMBEDLAB_API_KEY", raising=False)
+    args = ["serve", "--host", "0.0.0.0", "--allow-host", "lab.home", "--allow-origin",
+            "https://app.example", "--rerankers", "/srv/ce"]  # fmt: skip
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    config = seen["app"].state.config
+    assert seen["host"] == "0.0.0.0" and config.api_key and len(config.api_key) >= 24
+    assert f"http://0.0.0.0:8765/?token={config.api_key}" in result.output
+    assert f"API key: {config.api_key}" in result.output
+    assert config.allow_hosts == ("lab.home",) and config.allow_origins == ("https://app.example",)
+    assert seen["app"].state.policy.reranker("/srv/ce") == "/srv/ce"
+    # a key given by the operator is the one required; loopback prints none
+    result = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0", "--api-key", "mine"])
+    assert seen["app"].state.config.api_key == "mine" and "?token=mine" in result.output
+    result = CliRunner().invoke(cli, ["serve"])
+    assert "API key" not in result.output and seen["app"].state.config.api_key is None
