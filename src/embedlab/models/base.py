@@ -7,8 +7,10 @@ top, so no backend repeats them.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -146,6 +148,24 @@ class Encoder(ABC):
         """
         return None
 
+    def counting_tokenizer(self) -> Any:
+        """A private copy of ``self.model.tokenizer`` for counting tokens and offsets
+        (``None`` when there is none), made once per encoder.
+
+        A Hugging Face fast tokenizer keeps padding and truncation as state that each call
+        sets: counting on the tokenizer :meth:`embed` uses, while another thread embeds,
+        switched padding off under that batch (a server saw ``Unable to create tensor``).
+        """
+        tok = self.__dict__.get("_counting_tokenizer")
+        if tok is None:
+            shared = getattr(getattr(self, "model", None), "tokenizer", None)
+            if shared is None:
+                return None
+            with _COPY_LOCK:
+                tok = self.__dict__.get("_counting_tokenizer") or copy.deepcopy(shared)
+                self.__dict__["_counting_tokenizer"] = tok
+        return tok
+
     def token_spans(self, text: str) -> list[tuple[int, int]] | None:
         """(start, end) character offsets in ``text`` of each token the model reads.
 
@@ -155,7 +175,7 @@ class Encoder(ABC):
         inner ``model``); backends with another tokenizer override this (ONNX). ``None``
         when there is none (remote servers, word tables): the chunker then counts words.
         """
-        tok: Any = getattr(getattr(self, "model", None), "tokenizer", None)
+        tok: Any = self.counting_tokenizer()
         if not getattr(tok, "is_fast", False):
             return None
         enc = tok(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
@@ -182,6 +202,10 @@ class Encoder(ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.info.name} dims={self.info.dims}>"
+
+
+#: guards the one-time copy of an encoder's tokenizer (:meth:`Encoder.counting_tokenizer`).
+_COPY_LOCK = threading.Lock()
 
 
 class Reranker(ABC):

@@ -40,7 +40,8 @@ class SentenceTransformerEncoder(Encoder):
 
     def count_tokens(self, texts: Sequence[str], role: str = "document") -> list[int]:
         prefix = self.info.prefix(role)
-        enc = self.model.tokenizer([prefix + t for t in texts], add_special_tokens=True)
+        tok = self.counting_tokenizer()  # not the one encode() pads with (thread safety)
+        enc = tok([prefix + t for t in texts], add_special_tokens=True)
         return [len(ids) for ids in enc["input_ids"]]
 
 
