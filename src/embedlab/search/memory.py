@@ -33,6 +33,8 @@ class MemoryIndex(Index):
         self.name = name
         self._chunks = list(chunks)
         self._by_id = {c.id: c for c in self._chunks}
+        self._ids = np.array([c.id for c in self._chunks], dtype=np.int64)
+        self._ids.flags.writeable = False  # one array for every call (the chunks are fixed)
         self._vectors = np.asarray(vectors, dtype=np.float32)
         self._info = dict(model_info)
         self._folder = Path(tempfile.mkdtemp(prefix=f"embedlab-{name}-"))
@@ -84,7 +86,7 @@ class MemoryIndex(Index):
         return self._folder
 
     def chunk_ids(self) -> np.ndarray:
-        return np.array([c.id for c in self._chunks], dtype=np.int64)
+        return self._ids
 
     def texts(self) -> list[str]:
         return [c.text for c in self._chunks]
