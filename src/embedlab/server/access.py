@@ -3,8 +3,9 @@
 A request names things, never paths. It may name:
 
 - a **catalogue model** (``minilm``, ``glove-50d``...: :mod:`embedlab.models.registry`);
-- a **trained model** saved in ``home()/models/NAME``, as ``st:NAME`` (a sentence model)
-  or ``words:NAME`` (word vectors); a **trained reranker** there by its bare ``NAME``;
+- a **trained model** saved in ``home()/models/NAME``, as ``st:NAME`` (a sentence model),
+  ``words:NAME`` (word vectors) or ``static:NAME`` (a distilled static model); a **trained
+  reranker** there by its bare ``NAME``;
 - an **index** in ``home()/indexes`` and a **test collection** in ``home()/datasets``, by name;
 - whatever the **operator** started the server with (``embedlab serve --models`` and
   ``--rerankers``), spelled exactly as the operator spelled it.
@@ -57,7 +58,7 @@ NAMING_FIELDS: frozenset[str] = frozenset(
     }
 )  # fmt: skip
 #: backends whose argument is a folder: a request names a trained model in home()/models.
-LOCAL_PREFIXES = ("st", "words")
+LOCAL_PREFIXES = ("st", "words", "static")
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
@@ -127,7 +128,7 @@ class AccessPolicy:
         """The name to load for a request's ``model`` (``None``: the server's default).
 
         Catalogue names pass through (the pool says if one is unknown or not installed);
-        ``st:NAME`` / ``words:NAME`` become the trained model folder ``home()/models/NAME``.
+        ``st:NAME`` / ``words:NAME`` / ``static:NAME`` become the trained model folder ``home()/models/NAME``.
 
         :raises AccessDeniedError: a path, a folder that is not a trained model, or a remote
             backend the operator did not start the server with.
