@@ -14,6 +14,7 @@ LAYERS: dict[str, int] = {
     "embedlab.settings": 1,
     "embedlab.plugins": 1,
     "embedlab.layers": 1,
+    "embedlab.bounded": 1,
     "embedlab.vectors": 2,
     "embedlab.models": 3,
     "embedlab.data": 4,

