@@ -67,3 +67,33 @@ def test_search_says_when_the_query_was_truncated(panel_index: str, minilm: Any)
     assert [n["tokens"] for n in data["truncated"]] == [tokens] and tokens > 256
     data, _ = _post("/lab/search", {"index": panel_index, "query": "a short query", "k": 3})
     assert data["truncated"] == []
+
+
+def test_cost_panel_recall_is_the_first_stage_before_rescoring(
+    panel_index: str, minilm: Any
+) -> None:
+    import numpy as np
+
+    from embedlab.search.cache import cached_dense
+    from embedlab.stores import open_index
+
+    query, k = "football results from the weekend", 5
+    data, _ = _post("/lab/search/costs", {"index": panel_index, "query": query, "k": k})
+    index = open_index(panel_index)
+    vectors = cached_dense(index, index.generation).vectors.astype(np.float64)
+    q = minilm.embed(query, role="query")[0].astype(np.float64)
+    truth = set(np.argsort(-(vectors @ q))[:k].tolist())
+    rows = {(r["dims"], r["quantize"]): r["recall_at_k"] for r in data["rows"]}
+    for d in (128, 64):  # each Matryoshka prefix's own top k, recomputed here in float64
+        pv = vectors[:, :d] / np.linalg.norm(vectors[:, :d], axis=1, keepdims=True)
+        own = set(np.argsort(-(pv @ (q[:d] / np.linalg.norm(q[:d]))))[:k].tolist())
+        assert rows[(d, None)] == pytest.approx(len(own & truth) / k), d
+    # binary codes, recomputed: Hamming distance of the signs
+    signs = vectors > 0
+    ham = (signs != (q > 0)).sum(axis=1)
+    border = np.sort(ham)[k - 1]  # ties at the border may go either way
+    sure, maybe = set(np.where(ham < border)[0]), set(np.where(ham <= border)[0])
+    got = rows[(384, "binary")] * k
+    assert len(sure & truth) <= got <= len(maybe & truth)
+    assert rows[(384, None)] == 1.0  # the exact scan is the reference
+    assert "40 vectors" in data["note"]  # too small for the numbers to mean much

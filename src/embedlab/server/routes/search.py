@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from embedlab.explore.inspect import truncation_notes
 from embedlab.search.cache import cached_dense
-from embedlab.search.costs import measure_costs
+from embedlab.search.costs import costs_note, measure_costs
 from embedlab.search.pipeline import search
 from embedlab.search.rerank import RERANK_CANDIDATES
 from embedlab.server.access import policy_of
@@ -134,6 +134,7 @@ async def costs(body: CostsBody, request: Request) -> dict[str, Any]:
     return {
         "index": body.index,
         "chunks": len(index),
+        "note": costs_note(len(index), body.k),
         "rows": [r.to_dict() for r in rows],
         "figure": fig_json(costs_figure(rows)),
     }
