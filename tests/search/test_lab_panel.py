@@ -97,3 +97,43 @@ def test_cost_panel_recall_is_the_first_stage_before_rescoring(
     assert len(sure & truth) <= got <= len(maybe & truth)
     assert rows[(384, None)] == 1.0  # the exact scan is the reference
     assert "40 vectors" in data["note"]  # too small for the numbers to mean much
+
+
+def _get(path: str) -> dict[str, Any]:
+    import httpx
+
+    from embedlab.server.app import create_app
+
+    async def go() -> dict[str, Any]:
+        transport = httpx.ASGITransport(app=create_app())
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
+            r = await c.get(path)
+            assert r.status_code == 200, r.text
+            return r.json()  # type: ignore[no-any-return]
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, go()).result()
+
+
+def test_search_offers_the_rerankers_on_this_machine(
+    panel_index: str, cross_encoder_dir: Any
+) -> None:
+    import shutil
+
+    from embedlab.server.access import trained_dir
+
+    folder = trained_dir()
+    before = _get("/lab/search/rerankers")
+    if not before["rerankers"]:  # none yet: said plainly, with how to train one
+        assert "No reranker on this machine" in before["note"] and str(folder) in before["note"]
+    target = folder / "panel-reranker"
+    shutil.copytree(cross_encoder_dir, target)
+    try:
+        after = _get("/lab/search/rerankers")
+        assert "panel-reranker" in after["rerankers"] and after["note"] is None
+        assert "panel-reranker" not in before["rerankers"]
+        body = {"index": panel_index, "query": "football", "k": 3, "rerank": "panel-reranker"}
+        data, _ = _post("/lab/search", body)  # the offered name is one a search can use
+        assert "reranked" in data["result"]["stages"]
+    finally:
+        shutil.rmtree(target)

@@ -24,6 +24,7 @@ __all__ = [
     "RemoteListing",
     "RemoteModelEntry",
     "list_rerankers",
+    "rerankers_note",
     "model_kind",
     "probe_server",
 ]
@@ -145,6 +146,17 @@ def probe_server(
             error=f"{url} answered in a shape not {protocol}'s ({exc}): {text!r}",
         )
     return RemoteListing(protocol, base, True, models)
+
+
+def rerankers_note(names: list[str], folder: Path) -> str | None:
+    """What a page says when no reranker can be used on this machine (``None`` when some can)."""
+    if names:
+        return None
+    return (
+        f"No reranker on this machine: none trained in {folder}, and the server was started "
+        f"with none. Train one on an index with 'embedlab train reranker --from-index INDEX "
+        f"--out {folder / 'NAME'}', then reload this page."
+    )
 
 
 def list_rerankers(folder: Path) -> list[str]:

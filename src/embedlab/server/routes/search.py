@@ -85,6 +85,19 @@ async def _query_vector(
     return encoder, vectors[0]
 
 
+@router.get("/rerankers")
+async def rerankers(request: Request) -> dict[str, Any]:
+    """The rerankers a search may name on this machine: the operator's, then those trained
+    in embedlab's home; a note saying so plainly when there is none."""
+    from embedlab.models.discover import list_rerankers, rerankers_note
+    from embedlab.server.access import trained_dir
+
+    config = getattr(request.app.state, "config", None)
+    operator = list(getattr(config, "rerankers", ()) or ())
+    names = operator + await asyncio.to_thread(list_rerankers, trained_dir())
+    return {"rerankers": names, "note": rerankers_note(names, trained_dir())}
+
+
 @router.post("")
 async def run_search(body: SearchBody, request: Request) -> dict[str, Any]:
     """Search ``body.index``; returns the traced result and the rank-movement figure."""
