@@ -68,6 +68,8 @@ class LocalChat(ChatModel):
             if bars:
                 hf_logging.enable_progress_bar()
         self.model.eval()
+        #: tokens the last generation produced (an abandoned stream stops early).
+        self.last_generated = 0
         self._lock = threading.Lock()
         self.info = ChatInfo(
             name="local",
@@ -98,12 +100,20 @@ class LocalChat(ChatModel):
         return len(self.tokenizer.encode(self.render(messages), add_special_tokens=False))
 
     def _stream(self, messages: list[Message], max_tokens: int) -> Iterator[str]:
-        from transformers import TextIteratorStreamer
+        """Generate in a thread, one answer at a time; an abandoned stream stops generating."""
+        import torch
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
         ids = self.tokenizer(self.render(messages), return_tensors="pt", add_special_tokens=False)
         streamer = TextIteratorStreamer(
             self.tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=STALL_SECONDS
         )
+        stop = threading.Event()
+
+        class _Abandoned(StoppingCriteria):
+            def __call__(self, input_ids: Any, scores: Any, **_: Any) -> Any:
+                return torch.full((input_ids.shape[0],), stop.is_set(), dtype=torch.bool)
+
         failure: list[BaseException] = []
         kwargs: dict[str, Any] = {
             **ids,
@@ -111,31 +121,35 @@ class LocalChat(ChatModel):
             "do_sample": False,
             "streamer": streamer,
             "pad_token_id": self.tokenizer.eos_token_id,
+            "stopping_criteria": StoppingCriteriaList([_Abandoned()]),
         }
 
         def run() -> None:
             try:
-                with self._lock:
-                    self.model.generate(**kwargs)
+                out = self.model.generate(**kwargs)
+                self.last_generated = int(out.shape[1] - ids["input_ids"].shape[1])
             except BaseException as exc:  # reported to the reader below
                 failure.append(exc)
                 streamer.end()
 
-        thread = threading.Thread(target=run, daemon=True, name="embedlab-local-chat")
-        thread.start()
         pieces: list[str] = []
-        try:
-            for piece in streamer:
-                if piece:
-                    pieces.append(piece)
-                    yield piece
-        except Exception as exc:  # the queue timed out: generation stalled
-            raise ChatStreamError(
-                f"The local model stopped sending tokens for {STALL_SECONDS:.0f}s after "
-                f"{len(pieces)} pieces; what arrived is kept. ({type(exc).__name__})",
-                partial="".join(pieces),
-            ) from exc
-        thread.join()
+        with self._lock:  # one generation at a time; waiting here is not a stall
+            thread = threading.Thread(target=run, daemon=True, name="embedlab-local-chat")
+            thread.start()
+            try:
+                for piece in streamer:
+                    if piece:
+                        pieces.append(piece)
+                        yield piece
+            except Exception as exc:  # the queue timed out: generation stalled
+                raise ChatStreamError(
+                    f"The local model stopped sending tokens for {STALL_SECONDS:.0f}s after "
+                    f"{len(pieces)} pieces; what arrived is kept. ({type(exc).__name__})",
+                    partial="".join(pieces),
+                ) from exc
+            finally:  # also when the reader goes away (GeneratorExit): stop at the next token
+                stop.set()
+                thread.join(timeout=STALL_SECONDS)
         if failure:
             raise ChatStreamError(
                 f"The local model failed while answering ({failure[0]}); what arrived is kept.",

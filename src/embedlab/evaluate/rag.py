@@ -164,16 +164,26 @@ def diagnose_rag(
     grid: Counter[tuple[int, int | None]] = Counter()
     totals: dict[tuple[int, int | None], float] = {}
     queries = ds.judged_queries
+    from embedlab.models import load_model
+
+    encoder = load_model(index.model_name)  # the index's own model, embedded in one batch
+    index.check_model(encoder)
+    vectors = encoder.embed(list(queries.values()), role="query") if queries else None
     for n, (qid, text) in enumerate(queries.items(), start=1):
         relevant = {d for d, g in ds.qrels[qid].items() if g >= 1}
         ranks: dict[str, int | None] = {}
+        same: dict[str, Any] = {
+            "encoder": encoder,
+            "query_vector": vectors[n - 1] if vectors is not None else None,
+        }
         for retriever in MODES[mode]:
-            ranks[retriever] = _best(search(index, text, k=depth, mode=retriever).hits, relevant)
+            found = search(index, text, k=depth, mode=retriever, **same).hits
+            ranks[retriever] = _best(found, relevant)
         if mode == "hybrid":
             cut = rerank_candidates if rerank else k
-            ranks["fused"] = _best(search(index, text, k=cut, mode="hybrid").hits, relevant)
+            ranks["fused"] = _best(search(index, text, k=cut, mode="hybrid", **same).hits, relevant)
         final = search(index, text, k=deepest, mode=mode, rerank=rerank,
-                       rerank_candidates=rerank_candidates).hits  # fmt: skip
+                       rerank_candidates=rerank_candidates, **same).hits  # fmt: skip
         ranks["final"] = _best(final[:k], relevant)
         prompt = _prompt(chat, text, final[:k], max_tokens, context_tokens)
         numbers = [c.number for c in prompt.included if doc_key(c.chunk) in relevant]
