@@ -19,12 +19,12 @@ sentence encoder the search runs over a list of candidate texts
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from embedlab.bounded import BoundedCache
 from embedlab.errors import InputError
 from embedlab.models.base import Encoder, as_text_list
 from embedlab.vectors.similarity import normalize, top_k
@@ -192,8 +192,9 @@ def analogy_arrays(
 
 # --- word vectors ----------------------------------------------------------------------
 
-_UNIT_CACHE: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-_UNIT_LOCK = threading.Lock()
+#: unit matrices by id of the matrix (the matrix is kept with it, so the id stays its own);
+#: bounded, so swapped-out word models are let go.
+_UNIT_CACHE: BoundedCache[int, tuple[np.ndarray, np.ndarray]] = BoundedCache(4)
 
 
 def _unit_matrix(model: object) -> np.ndarray:
@@ -204,13 +205,12 @@ def _unit_matrix(model: object) -> np.ndarray:
     if isinstance(own, np.ndarray):
         return own
     matrix: np.ndarray = model.matrix  # type: ignore[attr-defined]
-    with _UNIT_LOCK:
-        hit = _UNIT_CACHE.get(id(matrix))
-        if hit is not None and hit[0] is matrix:
-            return hit[1]
-        unit = normalize(np.asarray(matrix, dtype=np.float32))
-        _UNIT_CACHE[id(matrix)] = (matrix, unit)
-        return unit
+    hit = _UNIT_CACHE.get(id(matrix))
+    if hit is not None and hit[0] is matrix:
+        return hit[1]
+    unit = normalize(np.asarray(matrix, dtype=np.float32))
+    _UNIT_CACHE.put(id(matrix), (matrix, unit))
+    return unit
 
 
 def is_word_model(model: object) -> bool:
@@ -325,7 +325,8 @@ DEFAULT_CANDIDATES: tuple[str, ...] = (
 )  # fmt: skip
 
 
-_CANDIDATE_CACHE: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
+#: the default candidates' unit vectors by model fingerprint.
+_CANDIDATE_CACHE: BoundedCache[str, np.ndarray] = BoundedCache(16)
 
 
 def _candidate_vectors(model: Encoder, pool: list[str]) -> np.ndarray:
@@ -335,13 +336,10 @@ def _candidate_vectors(model: Encoder, pool: list[str]) -> np.ndarray:
     n = len(DEFAULT_CANDIDATES)
     if tuple(pool[:n]) != DEFAULT_CANDIDATES:
         return normalize(model.embed(pool, role="document"))
-    key = (model.info.fingerprint, DEFAULT_CANDIDATES)
-    with _UNIT_LOCK:
-        hit = _CANDIDATE_CACHE.get(key)
-    if hit is None:
-        hit = normalize(model.embed(list(DEFAULT_CANDIDATES), role="document"))
-        with _UNIT_LOCK:
-            _CANDIDATE_CACHE[key] = hit
+    hit = _CANDIDATE_CACHE.get_or_build(
+        model.info.fingerprint,
+        lambda: normalize(model.embed(list(DEFAULT_CANDIDATES), role="document")),
+    )
     if len(pool) == n:
         return hit
     return np.vstack([hit, normalize(model.embed(pool[n:], role="document"))])

@@ -9,8 +9,7 @@ how unusual it is *for that model*.
 
 from __future__ import annotations
 
-import threading
-
+from embedlab.bounded import BoundedCache
 from embedlab.models.base import Encoder
 from embedlab.vectors.calibrate import Calibration
 
@@ -93,8 +92,8 @@ BACKGROUND: tuple[str, ...] = (
     "Fireworks lit up the sky on New Year's Eve.",
 )
 
-_CACHE: dict[str, Calibration] = {}
-_LOCK = threading.Lock()
+#: calibrations by model fingerprint (a handful of models per process at most).
+_CACHE: BoundedCache[str, Calibration] = BoundedCache(16)
 
 
 def calibration_for(encoder: Encoder) -> Calibration:
@@ -103,17 +102,14 @@ def calibration_for(encoder: Encoder) -> Calibration:
     Vectors are embedded as documents; cosines of all distinct pairs are kept sorted.
     """
     key = encoder.info.fingerprint
-    with _LOCK:
-        hit = _CACHE.get(key)
-    if hit is not None:
-        return hit
-    vectors = encoder.embed(list(BACKGROUND), role="document")
-    cal = Calibration.from_vectors(vectors, fingerprint=key)
-    with _LOCK:
-        return _CACHE.setdefault(key, cal)
+
+    def build() -> Calibration:
+        vectors = encoder.embed(list(BACKGROUND), role="document")
+        return Calibration.from_vectors(vectors, fingerprint=key)
+
+    return _CACHE.get_or_build(key, build)
 
 
 def clear_calibrations() -> None:
     """Forget every cached calibration (tests, or after swapping a model's weights)."""
-    with _LOCK:
-        _CACHE.clear()
+    _CACHE.clear()
