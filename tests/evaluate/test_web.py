@@ -76,6 +76,10 @@ def test_grid_cost_and_builder_api(news_collection, demo_index) -> None:
         assert r.json()["rows"][0]["ram_bytes"] == 50000 * 48
         bad = await c.post("/lab/evaluate/grid", json={"dataset": NEWS, "modes": ["sparse"]})
         assert bad.status_code == 400 and "Unknown mode" in bad.json()["error"]["message"]
+        # rerank with no reranker chosen: the page's own control is named, not only a CLI flag
+        body = {"dataset": NEWS, "modes": ["rerank"]}
+        bad = await c.post("/lab/evaluate/grid", json=body)
+        assert bad.status_code == 400 and "Measure page" in bad.json()["error"]["message"]
         missing = await c.post("/lab/evaluate/grid", json={"dataset": "nope"})
         assert missing.status_code == 400 and "No test collection" in missing.text
         # the builder: search the demo index, mark two results, save, evaluate on it

@@ -177,7 +177,10 @@ def check_grid(
     if dims and min(dims) < 1:
         raise InputError(f"Matryoshka dims must be at least 1, got {min(dims)}.")
     if "rerank" in modes and reranker is None:
-        raise InputError("The rerank mode needs a cross-encoder: pass --reranker NAME_OR_FOLDER.")
+        raise InputError(
+            "The rerank mode needs a cross-encoder: choose a reranker (the Measure page lists those "
+            "on this machine; the CLI takes --reranker NAME_OR_FOLDER)."
+        )
 
 
 def expand_grid(
@@ -309,7 +312,8 @@ def run_grid(
     if any(c.mode == "rerank" for c in configs):
         if reranker is None:
             raise InputError(
-                "The rerank mode needs a cross-encoder: pass --reranker NAME_OR_FOLDER."
+                "The rerank mode needs a cross-encoder: choose a reranker (the Measure page lists those "
+                "on this machine; the CLI takes --reranker NAME_OR_FOLDER)."
             )
         scorer = resolve_reranker(reranker)
     queries = dataset.judged_queries
