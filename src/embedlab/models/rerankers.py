@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from embedlab.bounded import BoundedCache
 from embedlab.errors import EmptyInputError, ModelError
 from embedlab.models.base import Encoder, Reranker, as_text_list
 from embedlab.models.device import torch_device
@@ -29,8 +30,20 @@ from embedlab.vectors.similarity import cosine_matrix
 #: file in a reranker folder naming its bi-encoder prior: {"model": "minilm", "scale": 20.0}.
 PRIOR_FILE = "embedlab_prior.json"
 
-_CACHE: dict[tuple[str, bool], CrossEncoderReranker] = {}
-_LOCK = threading.Lock()
+#: what identifies a folder's weights: each file's name, size and modification time.
+Stamp = tuple[tuple[str, int, int], ...]
+#: loaded cross-encoders by (source, trust_remote_code, folder stamp): a folder retrained in
+#: place loads again; a few at most (each holds a transformer).
+_CACHE: BoundedCache[tuple[str, bool, Stamp], CrossEncoderReranker] = BoundedCache(4)
+_LOCK = threading.Lock()  # one load at a time
+
+
+def _stamp(path: Path) -> Stamp:
+    """Name, size and mtime of each file in folder ``path`` (empty for a hub id)."""
+    if not path.is_dir():
+        return ()
+    files = sorted(f for f in path.rglob("*") if f.is_file())
+    return tuple((str(f.relative_to(path)), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
 
 
 class CrossEncoderReranker(Reranker):
@@ -94,7 +107,8 @@ class CrossEncoderReranker(Reranker):
 def load_reranker(name_or_path: str, *, trust_remote_code: bool = False) -> CrossEncoderReranker:
     """A cross-encoder from a local folder (always) or a hub id (when a hub is reachable).
 
-    Cached per process. ``trust_remote_code`` stays off unless the caller asks for it.
+    Cached per process by source and the folder's files (a folder retrained in place loads
+    again). ``trust_remote_code`` stays off unless the caller asks for it.
 
     :raises ModelError: it cannot be loaded; says to give a local folder when offline.
     """
@@ -102,10 +116,11 @@ def load_reranker(name_or_path: str, *, trust_remote_code: bool = False) -> Cros
         raise EmptyInputError("No reranker named: give a cross-encoder folder or hub id.")
     path = Path(name_or_path).expanduser()
     source = str(path.resolve()) if path.is_dir() else name_or_path
-    key = (source, trust_remote_code)
+    key = (source, trust_remote_code, _stamp(path))
     with _LOCK:
-        if key in _CACHE:
-            return _CACHE[key]
+        hit = _CACHE.get(key)
+        if hit is not None:
+            return hit
         from sentence_transformers import CrossEncoder
 
         try:
@@ -117,7 +132,7 @@ def load_reranker(name_or_path: str, *, trust_remote_code: bool = False) -> Cros
             ) from exc
         prior, scale = _prior(path / PRIOR_FILE) if path.is_dir() else (None, 0.0)
         reranker = CrossEncoderReranker(model, name_or_path, prior, scale)
-        _CACHE[key] = reranker
+        _CACHE.put(key, reranker)
         return reranker
 
 
