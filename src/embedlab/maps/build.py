@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import csv
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from embedlab.bounded import BoundedCache
 from embedlab.errors import InputError
 from embedlab.maps import cache
 from embedlab.maps.clusters import Cluster, Clustering, Outliers, find_clusters, find_outliers
@@ -34,9 +34,8 @@ from embedlab.maps.trust import Separability, TrustReport, map_trust, nearest, s
 from embedlab.settings import cache_dir
 
 #: fitted projection models kept in this process (by cache key) so UMAP can place queries
-#: after a cache hit; the oldest are dropped.
-_FITTED: OrderedDict[str, dict[str, Any]] = OrderedDict()
-_FITTED_MAX = 6
+#: after a cache hit (keyed by the projection's content key); the least recently used go.
+_FITTED: BoundedCache[str, dict[str, Any]] = BoundedCache(6)
 EMBED_BATCH = 256
 
 
@@ -285,10 +284,7 @@ def _projection(
         for part in ("pre_pca", "fitted"):
             if part not in fitted and f"{part}_mean" in arrays:
                 fitted[part] = LinearMap(arrays[f"{part}_mean"], arrays[f"{part}_components"])
-    _FITTED[name] = fitted
-    _FITTED.move_to_end(name)
-    while len(_FITTED) > _FITTED_MAX:
-        _FITTED.popitem(last=False)
+    _FITTED.put(name, fitted)
     seconds = 0.0 if hit else float(arrays["seconds"])
     return (
         Projection(arrays["coords"], method, full, seconds, full["pre_pca"], fitted, hit),
