@@ -236,9 +236,10 @@ EXERCISES: tuple[Exercise, ...] = (
         inputs={"texts": ["king", "queen", "man", "woman"]},
         notice=(
             "Look at the four bar charts: no single dimension means 'royal' or 'female'; the "
-            "meaning is spread over all of them. The similarity matrix shows king-queen and "
-            "man-woman as the close pairs, and king-man about as close as queen-woman: "
-            "the parallelogram an analogy relies on."
+            "meaning is spread over all of them. In GloVe's similarity matrix king-queen and "
+            "man-woman are the close pairs, the parallelogram an analogy relies on. MiniLM, a "
+            "sentence model, keeps king-queen close but puts man-woman no closer than "
+            "king-man: single words are not what it was trained on."
         ),
         models=("minilm", "glove-50d"),
     ),
@@ -291,10 +292,12 @@ EXERCISES: tuple[Exercise, ...] = (
             "models": ["minilm", "e5-multilingual"],
         },
         notice=(
-            "The English model scores a sentence and its French translation low: it mostly "
-            "sees shared sub-word pieces. The multilingual model puts translations close. "
-            "Read each score against its own model's background: E5's scores sit in a "
-            "narrow high band, so compare percentiles, not raw cosines."
+            "The English model gives a sentence and its French translation a low raw cosine "
+            "(under 0.3): it mostly sees shared sub-word pieces, and a pair that shares some "
+            "(café, coffee) can still read high against its unrelated pairs, so its percentile "
+            "says 'more than chance', not 'same meaning'. The multilingual model puts every "
+            "translation close (cosine above 0.8). Read each score against its own model's "
+            "background: E5's scores sit in a narrow high band."
         ),
         models=("minilm", "e5-multilingual"),
     ),
