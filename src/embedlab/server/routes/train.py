@@ -14,7 +14,7 @@ from embedlab.figures.train import infonce_sweep
 from embedlab.server.models import get_pool
 from embedlab.server.routes.lab import fig_json
 from embedlab.train.infonce import explain_infonce
-from embedlab.train.lab import step_window
+from embedlab.train.lab import advance, step_window
 
 router = APIRouter(prefix="/lab/train", tags=["train"])
 
@@ -34,6 +34,20 @@ async def word2vec_step(body: WindowBody) -> dict[str, Any]:
         step_window, body.sentence, body.window, body.centre, body.pair, body.seed
     )
     return dataclasses.asdict(step)
+
+
+class StepBody(BaseModel):
+    run: str = Field(min_length=1, max_length=64, description="The page's run id.")
+    sentence: str = Field(description="A sentence; its words are lower-cased.")
+    window: int = Field(2, ge=1, le=10)
+    seed: int = 0
+
+
+@router.post("/word2vec-advance")
+async def word2vec_advance(body: StepBody) -> dict[str, Any]:
+    """One more step of the run: the next pair, updated on the run's own model copy, so
+    updates accumulate; the history draws the loss curve."""
+    return await asyncio.to_thread(advance, body.run, body.sentence, body.window, body.seed)
 
 
 class InfoNCEBody(BaseModel):
