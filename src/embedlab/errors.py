@@ -179,7 +179,6 @@ class TooManyJobsError(EmbedlabError):
     http_status = 429
 
 
-
 # --- ask: chat models and retrieval-augmented answers (appended by the ask area) ------
 
 
@@ -227,13 +226,13 @@ class QuestionTooLongError(ChatError):
 
 
 __all__ = [
-    "AccessDeniedError",
     "QuestionTooLongError",
     "EmptyIndexError",
     "ContextWindowError",
     "ChatUnreachableError",
     "ChatStreamError",
     "ChatError",
+    "AccessDeniedError",
     "BatchTooLargeError",
     "DatasetError",
     "DegenerateVectorsError",

@@ -17,7 +17,9 @@ TIMEOUT = 120_000
 def _run(app: Any, fn: Any) -> Any:
     async def main() -> Any:
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1", timeout=300) as c:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://127.0.0.1", timeout=300
+        ) as c:
             return await fn(c)
 
     return run_async(main)
