@@ -37,7 +37,7 @@ def test_cli_search_text_explain_json(cli_index: str, news: Any) -> None:
     title = news.titles[5]
     out = runner.invoke(cli, ["search", cli_index, title, "-k", "3"])
     assert out.exit_code == 0, out.output
-    assert out.output.splitlines()[0].endswith(title)
+    assert out.stdout.splitlines()[0].endswith(title)
     out = runner.invoke(cli, ["search", cli_index, title, "--mode", "hybrid", "--explain"])
     assert out.exit_code == 0, out.output
     assert "bm25" in out.output and "fused" in out.output and "moved" in out.output
@@ -46,7 +46,7 @@ def test_cli_search_text_explain_json(cli_index: str, news: Any) -> None:
               "--filter", "part=1"],
     )  # fmt: skip
     assert out.exit_code == 0, out.output
-    data = json.loads(out.output)
+    data = json.loads(out.stdout)
     assert data["hits"][0]["chunk"]["title"] == title
     assert data["stages"] == ["dense_first", "dense"]
     assert all(h["chunk"]["metadata"]["part"] == "1" for h in data["hits"])

@@ -13,6 +13,7 @@ import pytest
 
 from embedlab.errors import ChatStreamError
 from embedlab.server.streaming import ndjson, sse, thread_iter
+from tests.conftest import run_async
 
 
 def test_items_in_order_then_the_error() -> None:
@@ -31,7 +32,7 @@ def test_items_in_order_then_the_error() -> None:
                 got.append(item)
         return got
 
-    assert asyncio.run(consume()) == [1, 2]
+    assert run_async(consume) == [1, 2]
     assert threads == ["embedlab-generate"]  # not the event loop's thread
 
 
@@ -53,7 +54,7 @@ def test_an_early_stop_closes_the_producer() -> None:
             if item == 2:
                 break  # the client went away
 
-    asyncio.run(consume())
+    run_async(consume)
     assert closed.wait(5), "the producer was never closed"
     assert len(produced) < 50  # it stopped soon after, instead of running to the end
 
@@ -77,7 +78,7 @@ def test_the_loop_keeps_running_while_the_producer_blocks() -> None:
         ticker.cancel()
         return ticks, got
 
-    ticks, got = asyncio.run(main())
+    ticks, got = run_async(main)
     assert got == ["a"] and ticks >= 10
 
 
