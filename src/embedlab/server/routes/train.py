@@ -24,7 +24,7 @@ class WindowBody(BaseModel):
     window: int = Field(2, ge=1, le=10)
     centre: int = Field(0, ge=0, description="Position of the centre word.")
     pair: int = Field(0, ge=0, description="Which of the centre's pairs to update on.")
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="Random seed (0 to 2^32-1).")
 
 
 @router.post("/word2vec-step")
@@ -40,7 +40,7 @@ class StepBody(BaseModel):
     run: str = Field(min_length=1, max_length=64, description="The page's run id.")
     sentence: str = Field(description="A sentence; its words are lower-cased.")
     window: int = Field(2, ge=1, le=10)
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="Random seed (0 to 2^32-1).")
 
 
 @router.post("/word2vec-advance")
