@@ -299,6 +299,14 @@ async def start_stream(pieces: AsyncIterator[Piece]) -> tuple[list[Piece], Async
     return head, pieces
 
 
+def first_problem(exc: Any) -> str:
+    """``field.path: message`` of a pydantic ``ValidationError``'s first error, for the
+    chat routes' protocol-shaped 400s."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first.get("loc", ()))
+    return f"{where}: {first.get('msg')}"
+
+
 def error_text(exc: BaseException) -> str:
     """The message a stream cut off midway sends as its last event."""
     if isinstance(exc, EmbedlabError):

@@ -106,9 +106,7 @@ async def api_chat(
     try:
         body = ChatRequest.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        return _error(f"invalid request: {where}: {first.get('msg')}")
+        return _error(f"invalid request: {chat.first_problem(exc)}")
     messages = [m.model_dump() for m in body.messages]
     max_tokens = int((body.options or {}).get("num_predict") or chat.DEFAULT_MAX_TOKENS)
     if max_tokens < 0:  # Ollama's -1: until the model stops

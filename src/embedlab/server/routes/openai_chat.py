@@ -119,9 +119,7 @@ async def chat_completions(
     try:
         body = ChatRequest.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        return _error(f"Invalid request: {where}: {first.get('msg')}.")
+        return _error(f"Invalid request: {chat.first_problem(exc)}.")
     messages = [{"role": m.role, "content": m.text()} for m in body.messages]
     max_tokens = body.max_completion_tokens or body.max_tokens or chat.DEFAULT_MAX_TOKENS
     try:
