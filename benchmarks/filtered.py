@@ -8,7 +8,7 @@ over 40 queries (the first, which builds what is kept, is left out):
 It uses only APIs older than the store interface (``search(..., filters=[...])``), so the
 same file measures the code before it. Before, each filtered query rebuilt (and requantized)
 a DenseIndex of the matching rows; now the rows and that index are kept per generation and
-filter (embedlab.search.local).
+filter (embedlab.stores.local).
 """
 
 from __future__ import annotations

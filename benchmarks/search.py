@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from embedlab.search.dense import DenseIndex, recall_at_k
+from embedlab.stores.dense import DenseIndex, recall_at_k
 
 
 def synthetic(n: int, d: int, seed: int = 0, clusters: int = 1000) -> tuple[np.ndarray, np.ndarray]:
@@ -205,7 +205,7 @@ def bm25_runs(queries: int) -> None:
     import bm25s
 
     from embedlab.data import news_articles
-    from embedlab.search.keyword import BM25Index, tokenize
+    from embedlab.stores.keyword import BM25Index, tokenize
 
     arts = news_articles()
     texts = [a.text for a in arts]

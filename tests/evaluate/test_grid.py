@@ -10,7 +10,7 @@ from embedlab.errors import InputError
 from embedlab.evaluate.cache import cache_path
 from embedlab.evaluate.grid import expand_grid, run_grid
 from embedlab.evaluate.metrics import evaluate_run
-from embedlab.search.keyword import BM25Index
+from embedlab.stores.keyword import BM25Index
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import pytest
 
 from embedlab.evaluate.cost import estimate_cost
 from embedlab.search.costs import measure_costs
-from embedlab.search.dense import DenseIndex
+from embedlab.stores.dense import DenseIndex
 
 
 def _stored_bytes(index: DenseIndex, d: int, q: str | None) -> int:

@@ -1,4 +1,4 @@
-"""search/keyword.py writes bm25s internals, so bm25s is pinned exactly in pyproject.toml:
+"""stores/keyword.py writes bm25s internals, so bm25s is pinned exactly in pyproject.toml:
 the installed version is the pinned one, and the internals keyword.py touches are there."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embedlab.search.keyword import BM25Index
+from embedlab.stores.keyword import BM25Index
 
 
 def _pin() -> str:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from embedlab.errors import DimensionMismatchError, InputError
-from embedlab.search.dense import DenseIndex, from_bfloat16, recall_at_k
+from embedlab.stores.dense import DenseIndex, from_bfloat16, recall_at_k
 
 
 def _brute(vectors: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:

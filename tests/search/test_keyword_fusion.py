@@ -11,7 +11,7 @@ from rank_bm25 import BM25Okapi
 from embedlab.data import news_articles
 from embedlab.errors import EmptyInputError, InputError
 from embedlab.search.fusion import rrf
-from embedlab.search.keyword import BM25Index, tokenize
+from embedlab.stores.keyword import BM25Index, tokenize
 
 
 @pytest.fixture(scope="module")

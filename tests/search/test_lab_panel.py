@@ -74,8 +74,8 @@ def test_cost_panel_recall_is_the_first_stage_before_rescoring(
 ) -> None:
     import numpy as np
 
-    from embedlab.search.cache import cached_dense
     from embedlab.stores import open_index
+    from embedlab.stores.cache import cached_dense
 
     query, k = "football results from the weekend", 5
     data, _ = _post("/lab/search/costs", {"index": panel_index, "query": query, "k": k})

@@ -13,16 +13,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embedlab.search.cache import persist_ann
-from embedlab.search.dense import DenseIndex
-from embedlab.search.keyword import BM25Index
+from embedlab.stores.cache import persist_ann
+from embedlab.stores.dense import DenseIndex
+from embedlab.stores.keyword import BM25Index
 
 #: a fresh process that builds (or opens) the BM25 cache of one generation once a start
 #: file appears; saving is slowed so that the three processes overlap while they write.
 RACER = """
 import sys, time
 from pathlib import Path
-from embedlab.search.keyword import BM25Index
+from embedlab.stores.keyword import BM25Index
 folder, start = Path(sys.argv[1]), Path(sys.argv[2])
 texts = [f"document {i} about topic {i % 37} and words w{i % 101} w{i % 13}" for i in range(3000)]
 real = BM25Index.save

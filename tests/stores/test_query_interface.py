@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 
 from embedlab.errors import InputError
-from embedlab.search.dense import DenseIndex
-from embedlab.search.keyword import BM25Index
-from embedlab.search.local import local_queries
 from embedlab.search.memory import MemoryIndex
 from embedlab.stores.base import Chunk, FirstStage, QueryIndex
+from embedlab.stores.dense import DenseIndex
 from embedlab.stores.filters import And, Eq, In, Or, filter_pairs, parse_filter
+from embedlab.stores.keyword import BM25Index
+from embedlab.stores.local import local_queries
 from tests.stores.store_helpers import NewsCorpus
 
 N, D = 600, 48

@@ -19,12 +19,7 @@ import embedlab
 from embedlab.layers import LAYERS, NAMES, layer_of
 
 #: (importing module, imported module) pairs that still run upward, each with why.
-KNOWN_EXCEPTIONS: dict[tuple[str, str], str] = {
-    # The store interface's in-process kernels (DenseIndex, BM25Index) still live in
-    # search/; Index._local imports them lazily until they move under stores/ (issue 13,
-    # store-interface part).
-    ("embedlab.stores.base", "embedlab.search.local"): "kernels not yet moved to stores/",
-}
+KNOWN_EXCEPTIONS: dict[tuple[str, str], str] = {}
 
 
 def _modules() -> dict[str, Path]:

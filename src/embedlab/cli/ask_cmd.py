@@ -10,8 +10,8 @@ from embedlab.ask.registry import DEFAULT_CHAT, find_chat_spec, known_chat_names
 from embedlab.ask.report import format_after_answer
 from embedlab.cli.common import echo_json, json_option
 from embedlab.errors import ChatStreamError, InputError, UnknownModelError
-from embedlab.search.dense import QUANTIZATIONS
 from embedlab.search.pipeline import MODES
+from embedlab.stores.dense import QUANTIZATIONS
 
 
 @click.command("ask")

@@ -6,10 +6,10 @@ from __future__ import annotations
 import click
 
 from embedlab.cli.common import echo_json, json_option
-from embedlab.search.dense import QUANTIZATIONS
 from embedlab.search.explain import format_explain, format_hits
 from embedlab.search.pipeline import MODES, check_options, search
 from embedlab.search.rerank import RERANK_CANDIDATES
+from embedlab.stores.dense import QUANTIZATIONS
 
 
 @click.command("search")

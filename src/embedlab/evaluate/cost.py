@@ -5,7 +5,7 @@ is measured here, on this machine: exact search (``DenseIndex``, one query at a 
 one thread) over two samples of random unit vectors of the model's size, fitted as
 ``fixed + per_vector * n``, and extrapolated to N. The assumption, stated in every result:
 a scan's cost grows linearly with the number of vectors, and does not depend on what the
-vectors hold. Past :data:`embedlab.search.dense.ANN_THRESHOLD` vectors the search layer
+vectors hold. Past :data:`embedlab.stores.dense.ANN_THRESHOLD` vectors the search layer
 switches full-precision search to an IVF index, which is sublinear, so the figure is then an
 upper bound.
 """
@@ -22,7 +22,7 @@ import numpy as np
 from embedlab.errors import InputError
 from embedlab.evaluate.timing import timed_calls
 from embedlab.models.base import Encoder
-from embedlab.search.dense import ANN_THRESHOLD, DenseIndex
+from embedlab.stores.dense import ANN_THRESHOLD, DenseIndex
 from embedlab.vectors import (
     first_stage_bytes,
     first_stage_precision,

@@ -35,10 +35,10 @@ from embedlab.evaluate.datasets import RetrievalDataset
 from embedlab.evaluate.metrics import RunMetrics, evaluate_run
 from embedlab.evaluate.timing import timed_calls
 from embedlab.models.base import Encoder
-from embedlab.search.dense import DenseIndex
-from embedlab.search.keyword import BM25Index
 from embedlab.search.rerank import RERANK_CANDIDATES
 from embedlab.search.retrieve import RetrievalConfig, Retrieved, Retriever
+from embedlab.stores.dense import DenseIndex
+from embedlab.stores.keyword import BM25Index
 from embedlab.vectors import index_storage_bytes
 
 Progress = Callable[[str], None]

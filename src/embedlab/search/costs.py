@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from embedlab.search.dense import DenseIndex, recall_at_k
+from embedlab.stores.dense import DenseIndex, recall_at_k
 from embedlab.vectors import first_stage_bytes
 
 #: Matryoshka cuts tried besides the full width (those below the model's dims).

@@ -22,11 +22,11 @@ import numpy as np
 
 from embedlab.errors import EmptyInputError, InputError
 from embedlab.models.base import Encoder
-from embedlab.search.dense import QUANTIZATIONS
 from embedlab.search.fusion import RRF_K
 from embedlab.search.rerank import RERANK_CANDIDATES
 from embedlab.search.retrieve import HYBRID_DEPTH, MODES, RetrievalConfig, Retriever, Stage
 from embedlab.stores.base import Chunk, Index
+from embedlab.stores.dense import QUANTIZATIONS
 from embedlab.stores.filters import filter_pairs, matching_rows, parse_filter
 
 #: every stage a hit can be traced through, in pipeline order.

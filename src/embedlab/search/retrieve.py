@@ -13,7 +13,7 @@
 
 The first stages run where the data lives: the Retriever calls ``index.search`` (dense) and
 ``index.keyword`` (BM25) of a :class:`~embedlab.stores.base.QueryIndex` (a store, whose ids
-are chunk ids), or of a :class:`~embedlab.search.local.LocalQueries` over the arrays given
+are chunk ids), or of a :class:`~embedlab.stores.local.LocalQueries` over the arrays given
 as ``dense=``/``keyword=`` (ids are their row positions). Each :class:`Stage` is one stage's own ranking, best first:
 ``bm25``, ``dense`` (``dense_first`` holds the first-stage rank and score of each dense hit
 when a Matryoshka or quantized first stage was rescored), ``fused`` and ``reranked``.
@@ -36,10 +36,10 @@ import numpy as np
 
 from embedlab.errors import InputError
 from embedlab.search.fusion import RRF_K, rrf
-from embedlab.search.local import LazyDense, LazyKeyword, LocalQueries
 from embedlab.search.rerank import RERANK_CANDIDATES, rerank
 from embedlab.stores.base import Candidates, FirstStage, QueryIndex
 from embedlab.stores.filters import Filter
+from embedlab.stores.local import LazyDense, LazyKeyword, LocalQueries
 
 #: mode -> the first-stage retrievers it runs.
 MODES: dict[str, tuple[str, ...]] = {

@@ -15,7 +15,7 @@ Queries run where the data lives: :meth:`Index.search` answers the dense first s
 optional :mod:`~embedlab.stores.filters` expression, returning chunk ids and scores
 (:class:`Candidates`); :meth:`Index.iter_vectors` and :meth:`Index.iter_chunks` page through
 the rows. :class:`QueryIndex` lists what an engine must implement. The defaults here scan
-in this process (the embedded way, through :mod:`embedlab.search.local`); a server engine
+in this process (the embedded way, through :mod:`embedlab.stores.local`); a server engine
 overrides them to run the query in the server.
 """
 
@@ -106,7 +106,7 @@ class FirstStage:
     :param dims: Matryoshka first stage on the first ``dims`` components.
     :param quantize: ``"int8"`` or ``"binary"`` first stage.
     :param candidates: first-stage rows rescored with the float vectors (``None``: the
-        default for the stage, see :func:`embedlab.search.dense.default_candidates`).
+        default for the stage, see :func:`embedlab.stores.dense.default_candidates`).
     :param exact: force exact (``True``) or ANN (``False``) search.
     """
 
@@ -264,9 +264,9 @@ class Index(ABC):
         return self._local().count(filter)
 
     def _local(self) -> Any:
-        # The in-process kernels (DenseIndex, BM25Index) still live in search/; they are
-        # imported when first queried. Moving them under stores/ removes this upward import.
-        from embedlab.search.local import local_queries
+        # The in-process kernels (stores/dense.py, stores/keyword.py) load FAISS, numba and
+        # bm25s: imported when first queried, so opening an index stays cheap.
+        from embedlab.stores.local import local_queries
 
         return local_queries(self)
 

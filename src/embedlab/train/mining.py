@@ -1,7 +1,7 @@
 """Hard-negative mining: for each (anchor, positive), a document that looks right but is not.
 
-Candidates come from BM25 (:class:`~embedlab.search.keyword.BM25Index`) or the bi-encoder
-(:class:`~embedlab.search.dense.DenseIndex`) over every positive of the training pairs;
+Candidates come from BM25 (:class:`~embedlab.stores.keyword.BM25Index`) or the bi-encoder
+(:class:`~embedlab.stores.dense.DenseIndex`) over every positive of the training pairs;
 ``cross-encoder`` takes the bi-encoder's candidates and rescores them with a reranker.
 A candidate is used only if its rank lies in ``rank_range`` (the first ranks are often
 true duplicates) and its score is below the positive's by at least ``margin``; candidates
@@ -45,7 +45,7 @@ class MinedNegative:
 def _bm25_candidates(
     anchors: list[str], docs: list[str], k: int, **_: Any
 ) -> tuple[np.ndarray, np.ndarray, Scorer]:
-    from embedlab.search.keyword import BM25Index
+    from embedlab.stores.keyword import BM25Index
 
     index = BM25Index(docs)
     ids = np.full((len(anchors), k), -1, dtype=np.int64)
@@ -67,7 +67,7 @@ def _bm25_candidates(
 def _dense_candidates(
     anchors: list[str], docs: list[str], k: int, *, model: Any = None, **_: Any
 ) -> tuple[np.ndarray, np.ndarray, Scorer]:
-    from embedlab.search.dense import DenseIndex
+    from embedlab.stores.dense import DenseIndex
     from embedlab.train.retrieval_eval import encode
     from embedlab.vectors.similarity import normalize
 

@@ -20,8 +20,8 @@ import numpy as np
 
 from embedlab.evaluate.datasets import RetrievalDataset
 from embedlab.evaluate.metrics import evaluate_run
-from embedlab.search.dense import DenseIndex
 from embedlab.search.retrieve import RetrievalConfig, Retrieved, Retriever
+from embedlab.stores.dense import DenseIndex
 from embedlab.vectors.matryoshka import truncate
 
 KS: tuple[int, ...] = (1, 5, 10)

@@ -15,13 +15,13 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from embedlab.explore.inspect import truncation_notes
-from embedlab.search.cache import cached_dense
 from embedlab.search.costs import costs_note, measure_costs
 from embedlab.search.pipeline import search
 from embedlab.search.rerank import RERANK_CANDIDATES
 from embedlab.server.access import policy_of
 from embedlab.server.models import get_pool
 from embedlab.server.routes.lab import fig_json
+from embedlab.stores.cache import cached_dense
 
 router = APIRouter(prefix="/lab/search", tags=["search"])
 

@@ -22,10 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from embedlab.search.dense import DenseIndex
-from embedlab.search.keyword import BM25Index
 from embedlab.stores.base import Candidates, FirstStage, Index
+from embedlab.stores.dense import DenseIndex
 from embedlab.stores.filters import Filter, matching_rows
+from embedlab.stores.keyword import BM25Index
 
 #: the dense index, or a function of no arguments that makes it when first needed.
 LazyDense = DenseIndex | Callable[[], DenseIndex]
@@ -210,7 +210,7 @@ def local_queries(index: Index) -> LocalQueries:
     kept for the :data:`INDEX_CACHE` indexes used last (and reused while the generation and
     the chunk ids are the same: an index dropped and made again is not mistaken for the old).
     """
-    from embedlab.search.cache import cached_bm25, cached_dense
+    from embedlab.stores.cache import cached_bm25, cached_dense
 
     generation = index.generation
     ids = index.chunk_ids()

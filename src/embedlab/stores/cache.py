@@ -11,8 +11,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from embedlab.search.dense import DenseIndex
-from embedlab.search.keyword import BM25Index
+from embedlab.stores.dense import DenseIndex
+from embedlab.stores.keyword import BM25Index
 
 _LOCK = threading.Lock()
 _DENSE: dict[tuple[str, str], tuple[int, DenseIndex]] = {}
