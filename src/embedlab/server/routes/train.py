@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from fastapi import APIRouter, Request
@@ -41,13 +41,20 @@ class StepBody(BaseModel):
     sentence: str = Field(description="A sentence; its words are lower-cased.")
     window: int = Field(2, ge=1, le=10)
     seed: int = Field(0, ge=0, le=2**32 - 1, description="Random seed (0 to 2^32-1).")
+    mode: Literal["skipgram", "cbow"] = Field(
+        "skipgram",
+        description="skipgram: centre predicts each context word; cbow: the "
+        "mean of the window's context words predicts the centre.",
+    )
 
 
 @router.post("/word2vec-advance")
 async def word2vec_advance(body: StepBody) -> dict[str, Any]:
     """One more step of the run: the next pair, updated on the run's own model copy, so
     updates accumulate; the history draws the loss curve."""
-    return await asyncio.to_thread(advance, body.run, body.sentence, body.window, body.seed)
+    return await asyncio.to_thread(
+        advance, body.run, body.sentence, body.window, body.seed, body.mode
+    )
 
 
 class InfoNCEBody(BaseModel):
