@@ -27,8 +27,9 @@ from urllib.parse import quote
 
 from embedlab.errors import DiskFullError, IndexDamagedError, ReadOnlyStoreError, StoreError
 
-#: the schema this code writes. 1: the first store; 2: ``segments.sha256`` (checksums).
-SCHEMA_VERSION = 2
+#: the schema this code writes. 1: the first store; 2: ``segments.sha256`` (checksums);
+#: 3: ``documents.done_units/done_char/done_chunks`` (how far a big file got: resume point).
+SCHEMA_VERSION = 3
 DB_NAME = "index.sqlite"
 SEGMENTS = "segments"
 LOCK_NAME = "write.lock"
@@ -42,7 +43,10 @@ CREATE TABLE IF NOT EXISTS documents (
     mtime_ns INTEGER NOT NULL,
     size INTEGER NOT NULL,
     chunks INTEGER NOT NULL DEFAULT 0,
-    complete INTEGER NOT NULL DEFAULT 0
+    complete INTEGER NOT NULL DEFAULT 0,
+    done_units INTEGER NOT NULL DEFAULT 0,
+    done_char INTEGER NOT NULL DEFAULT -1,
+    done_chunks INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS segments (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -78,9 +82,24 @@ def _add_segment_checksums(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE segments ADD COLUMN sha256 TEXT NOT NULL DEFAULT ''")
 
 
+def _add_progress_columns(conn: sqlite3.Connection) -> None:
+    """2 -> 3: how far an unfinished document got, committed at each checkpoint of a big
+    file: ``done_units`` records of the file read and chunked, ``done_char`` where inside
+    the next record the chunks go on (-1: at its start), ``done_chunks`` chunks committed."""
+    cols = {r[1] for r in conn.execute("PRAGMA table_info(documents)")}
+    for col, default in (("done_units", 0), ("done_char", -1), ("done_chunks", 0)):
+        if col not in cols:
+            conn.execute(
+                f"ALTER TABLE documents ADD COLUMN {col} INTEGER NOT NULL DEFAULT {default}"
+            )
+
+
 #: version -> the function that upgrades a database of version - 1 to it (run in order,
 #: each in the writer's transaction, by :func:`migrate`).
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {2: _add_segment_checksums}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    2: _add_segment_checksums,
+    3: _add_progress_columns,
+}
 
 
 def rebuild_hint(name: str) -> str:
