@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from embedlab.stores.dense import DenseIndex
-from embedlab.stores.keyword import BM25Index
+from embedlab.stores.keyword import BM25Index, KeywordSearch
 
 _LOCK = threading.Lock()
 _DENSE: dict[tuple[str, str], tuple[int, DenseIndex]] = {}
-_BM25: dict[tuple[str, str], tuple[int, BM25Index]] = {}
+_BM25: dict[tuple[str, str], tuple[int, KeywordSearch]] = {}
 
 
 def _key(index: Any) -> tuple[str, str]:
@@ -66,14 +66,32 @@ def _generation(name: str) -> int:
         return -1
 
 
-def cached_bm25(index: Any, generation: int) -> BM25Index:
-    """The :class:`BM25Index` of ``index`` at ``generation`` (persisted under its folder)."""
+def cached_bm25(index: Any, generation: int) -> KeywordSearch:
+    """The keyword index of ``index`` at ``generation``, persisted under its folder.
+
+    Chunk ids ascending (the embedded store, memory indexes): the incremental
+    :class:`~embedlab.stores.fulltext.FullTextIndex`, caught up from this process's previous
+    one or the newest state on disk (new chunks tokenized, removed ones marked dead), not
+    rebuilt. Other ids: a :class:`BM25Index` built whole per generation.
+    """
+    import numpy as np
+
+    from embedlab.stores.fulltext import FullTextIndex, open_keyword, store_fetch
+
     key = _key(index)
     with _LOCK:
         hit = _BM25.get(key)
         if hit is not None and hit[0] == generation:
             return hit[1]
-        bm25 = BM25Index.cached(index.folder, generation, index.texts)
+        ids = np.asarray(index.chunk_ids(), dtype=np.int64)
+        bm25: KeywordSearch
+        if len(ids) < 2 or bool(np.all(ids[1:] > ids[:-1])):
+            prior = hit[1] if hit is not None and isinstance(hit[1], FullTextIndex) else None
+            bm25 = open_keyword(
+                index.folder, generation, ids, store_fetch(index), index.texts, prior
+            )
+        else:
+            bm25 = BM25Index.cached(index.folder, generation, index.texts)
         _BM25[key] = (generation, bm25)
         return bm25
 

@@ -31,7 +31,7 @@ import tempfile
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -66,6 +66,18 @@ class KeywordHits:
     ids: np.ndarray
     scores: np.ndarray
     query_tokens: list[str]
+
+
+class KeywordSearch(Protocol):
+    """What a first stage needs of a keyword index: :class:`BM25Index` (built whole, rows
+    0..n-1) and :class:`~embedlab.stores.fulltext.FullTextIndex` (the embedded store's
+    incremental one, rows = live chunk ids ascending) give the same scores and rankings."""
+
+    n: int
+
+    def search(self, query: str, k: int = 10, *, rows: np.ndarray | None = None) -> KeywordHits: ...
+
+    def get_scores(self, query: str) -> np.ndarray: ...
 
 
 class BM25Index:

@@ -25,12 +25,14 @@ import numpy as np
 from embedlab.stores.base import Candidates, FirstStage, Index
 from embedlab.stores.dense import DenseIndex
 from embedlab.stores.filters import Filter, matching_rows
-from embedlab.stores.keyword import BM25Index
+from embedlab.stores.keyword import KeywordSearch
 
 #: the dense index, or a function of no arguments that makes it when first needed.
 LazyDense = DenseIndex | Callable[[], DenseIndex]
-#: the BM25 index, or a function of no arguments that makes it when first needed.
-LazyKeyword = BM25Index | Callable[[], BM25Index]
+#: the BM25 index (a :class:`~embedlab.stores.keyword.BM25Index`, or the embedded store's
+#: incremental :class:`~embedlab.stores.fulltext.FullTextIndex`), or a function of no
+#: arguments that makes it when first needed.
+LazyKeyword = KeywordSearch | Callable[[], KeywordSearch]
 #: filters whose rows (and restricted dense index) are kept per generation.
 FILTER_CACHE = 8
 #: indexes whose current-generation first stages are kept in this process.
@@ -58,7 +60,7 @@ class LocalQueries:
     ) -> None:
         self._dense_src, self._keyword_src = dense, keyword
         self._dense: DenseIndex | None = None
-        self._keyword: BM25Index | None = None
+        self._keyword: KeywordSearch | None = None
         self.ids = ids
         self._records = records
         self.restrict = None if restrict is None else np.asarray(restrict, dtype=np.int64)
@@ -88,7 +90,7 @@ class LocalQueries:
             self._dense = src() if callable(src) else src
         return self._dense
 
-    def keyword_index(self) -> BM25Index:
+    def keyword_index(self) -> KeywordSearch:
         """The BM25 index of all rows."""
         if self._keyword is None:
             src = self._keyword_src
@@ -144,7 +146,7 @@ class LocalQueries:
         self,
         index: Index,
         dense: Callable[[Index, int], DenseIndex] | None = None,
-        keyword: Callable[[Index, int], BM25Index] | None = None,
+        keyword: Callable[[Index, int], KeywordSearch] | None = None,
         generation: int = 0,
     ) -> None:
         """Read records (and, with the builders, the dense and BM25 indexes when first
