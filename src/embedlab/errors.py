@@ -261,3 +261,29 @@ __all__ = [
     "UnknownModelError",
     "WeightHashMismatchError",
 ]
+
+
+# --- server stores (Milvus) ----------------------------------------------------------
+
+
+class MilvusUnreachableError(StoreError):
+    """The Milvus server of a ``milvus://HOST:PORT`` store did not answer (the message
+    names the URI and what came back)."""
+
+    http_status = 503
+
+
+class NotAnIndexError(StoreError):
+    """A collection in a server store was not made by embedlab (no model fingerprint in
+    its properties)."""
+
+    http_status = 409
+
+
+class BM25UnavailableError(StoreError):
+    """The server has no BM25 (full-text) function; keyword search runs in this process."""
+
+    http_status = 501
+
+
+__all__ += ["BM25UnavailableError", "MilvusUnreachableError", "NotAnIndexError"]

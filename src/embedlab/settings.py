@@ -34,6 +34,11 @@ SETTINGS: tuple[Setting, ...] = (
         "Cache of downloaded data packages (kept apart from home).",
     ),
     Setting("model", "minilm", "Model used when none is named."),
+    Setting(
+        "store",
+        "embedded",
+        "Where new indexes live: 'embedded' (a folder under home) or milvus://HOST:PORT.",
+    ),
     Setting("host", "127.0.0.1", "Address the web lab binds to."),
     Setting("port", "8765", "Port the web lab listens on."),
     Setting("max_batch", "256", "Most texts one HTTP embedding request may carry."),

@@ -52,6 +52,7 @@ from embedlab.stores.embedded import (
 )
 from embedlab.stores.ingest import ReadOptions, SkipFile, Skipped, discover, probe
 from embedlab.stores.lock import DEFAULT_WAIT, WriteLock
+from embedlab.stores.milvus import MilvusIndex
 from embedlab.stores.writer import (
     FileJob,
     IndexWriter,
@@ -77,12 +78,23 @@ class _Doc:
     complete: bool
 
 
-def open_index(name: str) -> EmbeddedIndex:
-    """Open index ``name`` for reading.
+def open_index(name: str, store: str | None = None) -> EmbeddedIndex | MilvusIndex:
+    """Open index ``name`` for reading (in ``store``, else wherever it was created: see
+    :func:`embedlab.stores.milvus_writer.resolve`).
 
     :raises IndexNotFoundError: when there is no such index.
     """
+    where = _server_store(name, store)
+    if where is not None:
+        return MilvusIndex(name, where)
     return EmbeddedIndex(name)
+
+
+def _server_store(name: str, store: str | None, *, new: bool = False) -> str | None:
+    """The Milvus URI holding (or to hold, with ``new``) index ``name``; ``None``: embedded."""
+    from embedlab.stores.milvus_writer import resolve
+
+    return resolve(name, store, exists(name) if not new else False, new=new)
 
 
 @dataclass(frozen=True)
@@ -95,8 +107,17 @@ class IndexEntry:
 
 
 def survey_indexes() -> list[IndexEntry]:
-    """Every index under ``home()/indexes``, sorted by name; a damaged one carries the
-    reason instead of stats (it never hides the others)."""
+    """Every index under ``home()/indexes`` and in the known Milvus stores, sorted by name;
+    a damaged (or unreachable) one carries the reason instead of stats (it never hides the
+    others)."""
+    from embedlab.stores.milvus_writer import survey_milvus
+
+    out: list[IndexEntry] = _survey_embedded()
+    out += [IndexEntry(n, s, p) for n, s, p in survey_milvus()]
+    return sorted(out, key=lambda e: e.name)
+
+
+def _survey_embedded() -> list[IndexEntry]:
     out: list[IndexEntry] = []
     root = indexes_root()
     if not root.is_dir():
@@ -139,6 +160,10 @@ def drop_index(name: str, *, wait: float = DEFAULT_WAIT) -> None:
 
     :raises ReadOnlyStoreError: when the folder cannot be written.
     """
+    if (where := _server_store(name, None)) is not None:
+        from embedlab.stores.milvus_writer import drop_milvus
+
+        return drop_milvus(name, where)
     folder = index_folder(name)
     if not folder.is_dir() or not ((folder / DB_NAME).exists() or (folder / SEGMENTS).exists()):
         raise IndexNotFoundError(f"No index named {name!r}: nothing to drop (see 'index list').")
@@ -164,14 +189,22 @@ def create_index(
     title_field: str = "title",
     progress: Progress | None = None,
     wait: float = DEFAULT_WAIT,
-) -> EmbeddedIndex:
-    """Create index ``name`` from files and folders, embedding each chunk once.
+    store: str | None = None,
+) -> EmbeddedIndex | MilvusIndex:
+    """Create index ``name`` from files and folders, embedding each chunk once, in
+    ``store`` (``embedded``, ``milvus://HOST:PORT``; default: the ``store`` setting).
 
     The returned index carries the run's :class:`WriteReport` as ``.report``.
 
     :raises IndexExistsError: when the index exists (use :func:`update_index` or drop it).
     :raises InputError: when no source is given or nothing under them is readable.
     """
+    if (where := _server_store(name, store, new=True)) is not None:
+        from embedlab.stores.milvus_writer import create_milvus
+
+        settings = (chunking or ChunkSettings()).validate(None)
+        return create_milvus(name, sources, where, _encoder(model), chunking=settings,
+                             text_field=text_field, title_field=title_field, progress=progress)  # fmt: skip
     if not sources:
         raise InputError("No sources given: name at least one file or folder to index.")
     folder = index_folder(name)
@@ -275,6 +308,10 @@ def update_index(
 
     :raises FingerprintMismatchError: when ``model`` is not the index's model.
     """
+    if (where := _server_store(name, None)) is not None:
+        from embedlab.stores.milvus_writer import update_milvus
+
+        return update_milvus(name, where, model, progress=progress)
     folder = index_folder(name)
     if not exists(name):
         raise IndexNotFoundError(

@@ -1,0 +1,817 @@
+"""Indexes held by a Milvus server (``--store milvus://HOST:PORT``).
+
+One collection per index, named after it (characters Milvus refuses become ``_``; the
+index's own name is kept in the collection's properties). A row is one chunk:
+
+============  =====================  =================================================
+field         type                   what
+============  =====================  =================================================
+id            INT64 (primary key)    the chunk id (stable: a hash of the file, record,
+                                     chunk number and text, so a redone upsert lands on
+                                     the same row)
+text          VARCHAR + analyzer     the chunk text; the BM25 function reads it
+sparse        SPARSE_FLOAT_VECTOR    BM25 output (Milvus' full-text search), when the
+                                     server has the function
+source/title  VARCHAR                file path, title
+position      JSON                   record, chunk, start, end
+metadata      JSON                   the record's other fields, as read
+fields        JSON                   ``{"source", "title", **metadata}`` as text: what
+                                     filters read (they compare text, as the embedded
+                                     store does)
+doc_*         VARCHAR/INT64          the file's sha256, mtime, size and chunk count (how
+                                     ``index update`` tells a complete file)
+vector        FLOAT_VECTOR (d)       unit vector; IVF_FLAT (default), FLAT or HNSW, IP
+prefix        FLOAT_VECTOR (p)       the first p components renormalised (Matryoshka
+                                     first stage), FLAT, IP
+bits          BINARY_VECTOR (d)      sign bits, Hamming (BIN_FLAT); on a server without
+                                     binary vectors (Milvus Lite) the same bits as a
+                                     +/-1 float vector with IP, whose score is
+                                     ``d - 2 * Hamming``: the same ranking, exactly
+============  =====================  =================================================
+
+The collection's properties (``embedlab.*``) carry the model's name, info and
+fingerprint, the chunking, the sources, the generation and the commit marker, so every
+client that opens the collection gets the same fingerprint check.
+
+Queries run in Milvus; embedlab rescores the Matryoshka and quantized first stages with
+the float vectors, as the embedded store does. BM25 runs in Milvus' BM25 function (k1 1.5,
+b 0.75); without the function (Milvus before 2.5) keyword search runs over the texts in
+this process (:class:`~embedlab.stores.keyword.BM25Index`) and says so once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import re
+import threading
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from embedlab.errors import (
+    BM25UnavailableError,
+    EmptyInputError,
+    IndexNotFoundError,
+    InputError,
+    MilvusUnreachableError,
+    NotAnIndexError,
+    StoreError,
+)
+from embedlab.settings import cache_dir
+from embedlab.stores.base import Candidates, Chunk, FirstStage, Index, IndexStats
+from embedlab.stores.filters import And, Eq, Filter, In, Or
+
+#: URI scheme of a Milvus store.
+SCHEME = "milvus://"
+#: seconds to wait for a Milvus server to answer the first call.
+CONNECT_TIMEOUT = 5.0
+#: property prefix (every key embedlab writes into a collection's properties).
+P = "embedlab."
+#: the Matryoshka prefix kept in its own field (the Search page's 128; less for small models).
+PREFIX_DIMS = 128
+#: float-vector index types offered (IVF_FLAT: exact with nprobe = nlist, ANN below it).
+INDEX_TYPES = ("IVF_FLAT", "FLAT", "HNSW")
+#: the longest text a VARCHAR field holds in Milvus.
+MAX_VARCHAR = 65_535
+#: rows per query page (iterators, fetches by id).
+PAGE = 1000
+#: from this many rows on the dense stage is approximate by default (as the embedded store).
+ANN_THRESHOLD = 50_000
+#: fraction of the IVF lists probed by the approximate stage.
+ANN_PROBE_SHARE = 0.25
+
+
+def is_milvus(store: str | None) -> bool:
+    """Whether a ``--store`` value names a Milvus server."""
+    return bool(store) and str(store).startswith(SCHEME)
+
+
+def parse_uri(store: str) -> tuple[str, str]:
+    """``milvus://HOST:PORT`` -> (the store URI as given, the client's ``http://HOST:PORT``).
+
+    :raises InputError: for a malformed URI.
+    """
+    if not is_milvus(store):
+        raise InputError(f"Unknown store {store!r}: use 'embedded' or milvus://HOST:PORT.")
+    parsed = urlparse("http://" + store[len(SCHEME) :])
+    if not parsed.hostname:
+        raise InputError(f"Store {store!r} names no host: write milvus://HOST:PORT.")
+    try:
+        port = parsed.port or 19530
+    except ValueError:
+        raise InputError(f"Store {store!r} has a bad port: write milvus://HOST:PORT.") from None
+    return f"{SCHEME}{parsed.hostname}:{port}", f"http://{parsed.hostname}:{port}"
+
+
+def collection_name(name: str) -> str:
+    """The Milvus collection of index ``name``."""
+    if not name or not name.strip():
+        raise InputError("An index needs a name.")
+    out = re.sub(r"[^A-Za-z0-9_]", "_", name)
+    return out if re.match(r"[A-Za-z_]", out) else f"_{out}"
+
+
+class _QuietIterator(logging.Filter):
+    """Drops pymilvus' warning that Milvus Lite gives query iterators no MVCC timestamp
+    (the iterator then uses the client's clock; the rows are the same)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "mvccTs" not in record.getMessage()
+
+
+logging.getLogger("pymilvus.client.iterator.query_iterator").addFilter(_QuietIterator())
+_CLIENTS: dict[str, Any] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def connect(store: str) -> Any:
+    """A ``MilvusClient`` for ``store`` (one per URI and process).
+
+    :raises MilvusUnreachableError: naming the URI and what came back.
+    """
+    uri, http = parse_uri(store)
+    with _CLIENTS_LOCK:
+        client = _CLIENTS.get(uri)
+    if client is not None:
+        return client
+    try:
+        from pymilvus import MilvusClient
+    except ImportError:  # pragma: no cover - the scale extra is missing
+        raise StoreError("Milvus stores need pymilvus: pip install 'embedlab[scale]'.") from None
+    try:
+        client = MilvusClient(uri=http, timeout=CONNECT_TIMEOUT)
+        client.list_collections(timeout=CONNECT_TIMEOUT)
+    except Exception as exc:  # pymilvus raises MilvusException, grpc errors, OSError...
+        raise MilvusUnreachableError(
+            f"Milvus at {uri} is unreachable ({_what(exc)}). Start it (docs/scale.md: "
+            f"'milvus-lite server --data-dir DIR --host 127.0.0.1 --port PORT'), or check "
+            "the host and port."
+        ) from None
+    with _CLIENTS_LOCK:
+        _CLIENTS[uri] = client
+    return client
+
+
+def forget_client(store: str) -> None:
+    """Close and forget the client of ``store`` (after its server stopped)."""
+    uri, _ = parse_uri(store)
+    with _CLIENTS_LOCK:
+        client = _CLIENTS.pop(uri, None)
+    if client is not None:
+        with contextlib.suppress(Exception):  # closing a dead connection may fail any way
+            client.close()
+
+
+def _what(exc: BaseException) -> str:
+    text = str(getattr(exc, "message", "") or exc).strip().splitlines()
+    first = text[0] if text else ""
+    return f"{type(exc).__name__}: {first[:300]}"
+
+
+def call(store: str, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run one client call; a failure becomes a :class:`StoreError` naming the store."""
+    try:
+        return fn(*args, **kwargs)
+    except Exception as exc:
+        if isinstance(exc, StoreError | InputError):
+            raise
+        text = str(exc)
+        if "UNAVAILABLE" in text or "connect" in text.lower() and "fail" in text.lower():
+            forget_client(store)
+            raise MilvusUnreachableError(
+                f"Milvus at {store} stopped answering during {what} ({_what(exc)})."
+            ) from None
+        raise StoreError(f"Milvus at {store} refused {what} ({_what(exc)}).") from None
+
+
+# --- properties ----------------------------------------------------------------------
+
+
+def read_properties(client: Any, store: str, coll: str) -> dict[str, Any]:
+    """The ``embedlab.*`` properties of a collection, JSON-decoded (without the prefix)."""
+    desc = call(store, "describe_collection", client.describe_collection, coll)
+    props = desc.get("properties") or {}
+    out: dict[str, Any] = {}
+    for key, value in props.items():
+        if key.startswith(P):
+            try:
+                out[key[len(P) :]] = json.loads(value)
+            except (TypeError, ValueError):
+                out[key[len(P) :]] = value
+    return out
+
+
+def write_properties(client: Any, store: str, coll: str, values: dict[str, Any]) -> None:
+    """Set ``embedlab.*`` properties (JSON-encoded)."""
+    props = {P + k: json.dumps(v, ensure_ascii=False) for k, v in values.items()}
+    call(store, "alter_collection_properties", client.alter_collection_properties, coll, props)
+
+
+def open_props(store: str, name: str, *, committed: bool = True) -> tuple[Any, str, dict[str, Any]]:
+    """Client, collection and properties of index ``name`` in ``store``.
+
+    :raises IndexNotFoundError: when the collection does not exist (or, with
+        ``committed``, a create was interrupted before its first commit).
+    :raises NotAnIndexError: when the collection was not made by embedlab.
+    """
+    client = connect(store)
+    coll = collection_name(name)
+    if not call(store, "has_collection", client.has_collection, coll):
+        raise IndexNotFoundError(
+            f"No index named {name!r} in Milvus at {store}: create it with "
+            f"'embedlab index create {name} PATH... --store {store}'."
+        )
+    props = read_properties(client, store, coll)
+    if "fingerprint" not in props:
+        raise NotAnIndexError(
+            f"Collection {coll!r} in Milvus at {store} is not an embedlab index (its "
+            "properties carry no embedlab.fingerprint): pick another index name, or drop "
+            "that collection with a Milvus client if it is yours to drop."
+        )
+    if committed and not props.get("committed"):
+        raise IndexNotFoundError(
+            f"Index {name!r} in Milvus at {store} was never committed (its create was "
+            f"interrupted): finish it with 'embedlab index update {name}', or drop it."
+        )
+    return client, coll, props
+
+
+# --- filters -------------------------------------------------------------------------
+
+
+def _lit(value: str) -> str:
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def to_expression(expr: Filter | None) -> str:
+    """A filter tree as a Milvus boolean expression over the ``fields`` JSON column.
+
+    >>> to_expression(And((Eq("lang", "en"), In("part", ("1", "2")))))
+    '(fields["lang"] == "en" and (fields["part"] == "1" or fields["part"] == "2"))'
+
+    ``In`` is written as a chain of ``==`` (Milvus Lite refuses ``in`` on a JSON path);
+    an empty ``And`` holds for every row, an empty ``Or`` for none.
+    """
+    if expr is None:
+        return ""
+    if isinstance(expr, Eq):
+        return f"fields[{_lit(expr.field)}] == {_lit(expr.value)}"
+    if isinstance(expr, In):
+        if not expr.values:
+            return "id < 0"  # never true: ids are not negative
+        parts = [f"fields[{_lit(expr.field)}] == {_lit(v)}" for v in expr.values]
+        return parts[0] if len(parts) == 1 else "(" + " or ".join(parts) + ")"
+    if isinstance(expr, And):
+        if not expr.items:
+            return "id >= 0"
+        inner = [to_expression(i) for i in expr.items]
+        return inner[0] if len(inner) == 1 else "(" + " and ".join(inner) + ")"
+    if isinstance(expr, Or):
+        if not expr.items:
+            return "id < 0"
+        inner = [to_expression(i) for i in expr.items]
+        return inner[0] if len(inner) == 1 else "(" + " or ".join(inner) + ")"
+    raise InputError(f"Unknown filter expression {expr!r}.")
+
+
+def filter_record(source: str, title: str, metadata: dict[str, Any]) -> dict[str, str]:
+    """The row's filterable record as text (what ``Filter.matches`` compares)."""
+    record = {"source": source, "title": title, **metadata}
+    return {str(k): str(v) for k, v in record.items()}
+
+
+# --- ids -----------------------------------------------------------------------------
+
+
+def chunk_id(path: str, record: int, seq: int, text_digest: str) -> int:
+    """A stable positive int64 id for a chunk (upserting it again hits the same row)."""
+    h = hashlib.blake2b(f"{path}\0{record}\0{seq}\0{text_digest}".encode(), digest_size=8)
+    return int.from_bytes(h.digest(), "big") & 0x7FFF_FFFF_FFFF_FFFF
+
+
+def doc_id(path: str) -> int:
+    """A stable id for a source file."""
+    h = hashlib.blake2b(path.encode(), digest_size=8)
+    return int.from_bytes(h.digest(), "big") & 0x7FFF_FFFF_FFFF_FFFF
+
+
+def prefix_of(vectors: np.ndarray, dims: int) -> np.ndarray:
+    """The first ``dims`` components, renormalised (zero rows stay zero)."""
+    p = np.ascontiguousarray(vectors[:, :dims], dtype=np.float32)
+    norms = np.linalg.norm(p, axis=1, keepdims=True)
+    return p / np.where(norms > 0, norms, 1.0)
+
+
+def sign_vector(vectors: np.ndarray) -> np.ndarray:
+    """+1 where a component is > 0, else -1 (the binary code as a float vector)."""
+    return np.where(np.asarray(vectors) > 0, 1.0, -1.0).astype(np.float32)
+
+
+def unit(vectors: np.ndarray) -> np.ndarray:
+    a = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
+    norms = np.linalg.norm(a, axis=1, keepdims=True)
+    return a / np.where(norms > 0, norms, 1.0)
+
+
+# --- the index -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    generation: int
+    ids: np.ndarray
+    texts: list[str]
+    records: list[dict[str, Any]]
+    vectors: np.ndarray | None
+
+
+class MilvusIndex(Index):
+    """An index held in a Milvus collection (see the module docstring).
+
+    :param name: the index name.
+    :param store: ``milvus://HOST:PORT``.
+    """
+
+    def __init__(self, name: str, store: str) -> None:
+        self.store, _ = parse_uri(store)
+        self.name = name
+        self.client, self.collection, self._props = open_props(self.store, name)
+        self._lock = threading.RLock()
+        self._snap: _Snapshot | None = None
+        self._bm25_local: tuple[int, Any] | None = None
+        self._warned = False
+        #: the :class:`~embedlab.stores.writer.WriteReport` of the run that returned it.
+        self.report: Any = None
+
+    # --- metadata ---------------------------------------------------------------------
+    def _refresh(self) -> dict[str, Any]:
+        props = read_properties(self.client, self.store, self.collection)
+        with self._lock:
+            self._props = props
+        return props
+
+    @property
+    def model_name(self) -> str:
+        return str(self._props["model"])
+
+    @property
+    def fingerprint(self) -> str:
+        return str(self._props["fingerprint"])
+
+    @property
+    def model_info(self) -> dict[str, Any]:
+        return dict(self._props.get("model_info", {}))
+
+    @property
+    def generation(self) -> int:
+        return int(self._refresh().get("generation", 0))
+
+    @property
+    def folder(self) -> Path:
+        host = self.store[len(SCHEME) :].replace(":", "_")
+        return cache_dir("milvus", host, self.collection)
+
+    @property
+    def prefix_dims(self) -> int:
+        """Width of the Matryoshka prefix field (0: none)."""
+        return int(self._props.get("prefix_dims", 0))
+
+    @property
+    def bits_kind(self) -> str:
+        """``binary`` (BINARY_VECTOR, Hamming), ``sign`` (+/-1 floats, IP) or ``none``."""
+        return str(self._props.get("bits", "none"))
+
+    @property
+    def full_text(self) -> bool:
+        """Whether the collection has Milvus' BM25 function field."""
+        return self._props.get("bm25") == "milvus"
+
+    @property
+    def index_type(self) -> str:
+        return str(self._props.get("index_type", "FLAT"))
+
+    def close(self) -> None:
+        """Nothing to release (the client is shared per URI)."""
+
+    def _q(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        return call(self.store, what, fn, *args, **kwargs)
+
+    # --- whole-index readers (snapshot per generation) ----------------------------------
+    def _iterate(
+        self, fields: list[str], expr: str = "", batch: int = PAGE
+    ) -> Iterator[list[dict[str, Any]]]:
+        it = self._q(
+            "query_iterator", self.client.query_iterator, self.collection,
+            batch_size=batch, filter=expr, output_fields=fields,
+        )  # fmt: skip
+        try:
+            while True:
+                page = self._q("query_iterator.next", it.next)
+                if not page:
+                    break
+                yield [dict(r) for r in page]
+        finally:
+            it.close()
+
+    def _snapshot(self, vectors: bool = False) -> _Snapshot:
+        gen = self.generation
+        with self._lock:
+            snap = self._snap
+        if (
+            snap is not None
+            and snap.generation == gen
+            and (snap.vectors is not None or not vectors)
+        ):
+            return snap
+        fields = ["id", "text", "source", "title", "metadata"] + (["vector"] if vectors else [])
+        rows = [r for page in self._iterate(fields) for r in page]
+        rows.sort(key=lambda r: int(r["id"]))
+        ids = np.array([int(r["id"]) for r in rows], dtype=np.int64)
+        texts = [str(r["text"]) for r in rows]
+        records = [
+            {"source": r["source"], "title": r["title"], **(r["metadata"] or {})} for r in rows
+        ]
+        matrix = None
+        if vectors:
+            matrix = np.array([r["vector"] for r in rows], dtype=np.float32).reshape(
+                len(rows), self.dims
+            )
+            matrix.setflags(write=False)
+        snap = _Snapshot(gen, ids, texts, records, matrix)
+        with self._lock:
+            self._snap = snap
+        return snap
+
+    def chunk_ids(self) -> np.ndarray:
+        return self._snapshot().ids
+
+    def texts(self) -> list[str]:
+        return self._snapshot().texts
+
+    def vectors(self) -> np.ndarray:
+        snap = self._snapshot(vectors=True)
+        assert snap.vectors is not None
+        return snap.vectors
+
+    def metadata(self) -> list[dict[str, Any]]:
+        return self._snapshot().records
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def _fetch(self, ids: Sequence[int], fields: list[str]) -> dict[int, dict[str, Any]]:
+        out: dict[int, dict[str, Any]] = {}
+        ids = [int(i) for i in ids]
+        for start in range(0, len(ids), PAGE):
+            part = ids[start : start + PAGE]
+            rows = self._q(
+                "query", self.client.query, self.collection,
+                filter=f"id in [{', '.join(map(str, part))}]", output_fields=["id", *fields],
+                consistency_level="Strong",
+            )  # fmt: skip
+            out.update({int(r["id"]): dict(r) for r in rows})
+        return out
+
+    def get_chunks(self, ids: Sequence[int]) -> list[Chunk]:
+        fields = ["text", "source", "title", "position", "metadata"]
+        rows = self._fetch(ids, fields)
+        out = []
+        for i in ids:
+            r = rows.get(int(i))
+            if r is None:
+                raise IndexNotFoundError(f"Index {self.name!r} has no chunk {int(i)}.")
+            out.append(
+                Chunk(
+                    id=int(i),
+                    doc_id=doc_id(str(r["source"])),
+                    text=str(r["text"]),
+                    source=str(r["source"]),
+                    position=dict(r["position"] or {}),
+                    title=str(r["title"]),
+                    metadata=dict(r["metadata"] or {}),
+                )  # fmt: skip
+            )
+        return out
+
+    def iter_vectors(self, batch: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        if batch < 1:
+            raise InputError(f"batch must be at least 1, got {batch}.")
+        for page in self._iterate(["id", "vector"], batch=min(batch, 16_384)):
+            ids = np.array([int(r["id"]) for r in page], dtype=np.int64)
+            yield (
+                ids,
+                np.array([r["vector"] for r in page], dtype=np.float32).reshape(
+                    len(page), self.dims
+                ),
+            )
+
+    def iter_chunks(self, batch: int = 1000) -> Iterator[list[Chunk]]:
+        if batch < 1:
+            raise InputError(f"batch must be at least 1, got {batch}.")
+        for page in self._iterate(["id"], batch=min(batch, 16_384)):
+            yield self.get_chunks([int(r["id"]) for r in page])
+
+    def stats(self) -> IndexStats:
+        props = self._refresh()
+        n = self.count()
+        sources = {str(r["source"]) for page in self._iterate(["source"]) for r in page}
+        try:
+            st = self._q("get_collection_stats", self.client.get_collection_stats, self.collection)
+            rows = int(st.get("row_count", n))
+        except StoreError:
+            rows = n
+        per_row = 4 * (self.dims + self.prefix_dims) + (
+            self.dims // 8
+            if self.bits_kind == "binary"
+            else 4 * self.dims
+            if self.bits_kind == "sign"
+            else 0
+        )
+        return IndexStats(
+            name=self.name,
+            model=str(props["model"]),
+            fingerprint=str(props["fingerprint"]),
+            dims=self.dims,
+            documents=len(sources),
+            chunks=n,
+            bytes_on_disk=rows * per_row,  # the vectors' share; Milvus keeps the rest
+            generation=int(props.get("generation", 0)),
+            chunking=dict(props.get("chunking", {})),
+            sources=list(props.get("sources", [])),
+            model_info=dict(props.get("model_info", {})),
+            created=str(props.get("created", "")),
+            updated=str(props.get("updated", "")),
+            engine=f"milvus ({self.store})",
+        )
+
+    # --- queries ------------------------------------------------------------------------
+    def _expr(self, filter: Filter | None) -> str:
+        if filter is None:
+            return ""
+        known = set(self._props.get("fields", []))
+        for name in sorted(filter.fields()):
+            if name not in known:
+                listed = ", ".join(sorted(known)) or "none"
+                raise InputError(f"No chunk has a field {name!r} to filter on. Fields: {listed}.")
+        return to_expression(filter)
+
+    def count(self, filter: Filter | None = None) -> int:
+        expr = self._expr(filter)
+        rows = self._q(
+            "count", self.client.query, self.collection, filter=expr,
+            output_fields=["count(*)"], consistency_level="Strong",
+        )  # fmt: skip
+        return int(rows[0]["count(*)"]) if rows else 0
+
+    def _ann(
+        self,
+        field: str,
+        data: list[Any],
+        limit: int,
+        expr: str,
+        metric: str,
+        params: dict[str, Any],
+    ) -> list[list[tuple[int, float]]]:
+        res = self._q(
+            "search", self.client.search, self.collection, data=data, anns_field=field,
+            limit=limit, filter=expr, output_fields=["id"],
+            search_params={"metric_type": metric, "params": params}, consistency_level="Strong",
+        )  # fmt: skip
+        return [[(int(h["id"]), float(h["distance"])) for h in hits] for hits in res]
+
+    def _float_params(self, exact: bool) -> tuple[dict[str, Any], str]:
+        kind = self.index_type
+        if kind == "IVF_FLAT":
+            nlist = int(self._props.get("nlist", 128))
+            probe = nlist if exact else max(1, int(round(nlist * ANN_PROBE_SHARE)))
+            return {"nprobe": probe}, "exact" if exact else "ann"
+        if kind == "HNSW":
+            return {"ef": 512 if exact else 128}, "hnsw" if exact else "ann"
+        return {}, "exact"
+
+    def search(
+        self,
+        query_vectors: np.ndarray,
+        k: int,
+        *,
+        filter: Filter | None = None,
+        stage: FirstStage | None = None,
+    ) -> Candidates:
+        """The dense first stages, run in Milvus (see :meth:`Index.search`)."""
+        from embedlab.stores.dense import FIRST_STAGES, default_candidates
+
+        stage = stage or FirstStage()
+        q = unit(query_vectors)
+        if q.shape[1] != self.dims:
+            raise InputError(
+                f"Query vectors have {q.shape[1]} dims; index {self.name!r} holds {self.dims}."
+            )
+        if k < 1:
+            raise InputError(f"k must be at least 1, got {k}.")
+        if stage.quantize is not None and stage.quantize not in FIRST_STAGES:
+            raise InputError(f"Unknown quantization {stage.quantize!r}: use int8 or binary.")
+        dims = stage.dims if stage.dims is not None and stage.dims < self.dims else None
+        if stage.dims is not None and not 1 <= stage.dims <= self.dims:
+            raise InputError(f"--dims must be between 1 and {self.dims}, got {stage.dims}.")
+        expr = self._expr(filter)
+        limit = min(k, 16_384)
+        if dims is None and stage.quantize is None:
+            exact = stage.exact if stage.exact is not None else self.count(filter) < ANN_THRESHOLD
+            params, method = self._float_params(bool(exact))
+            hits = self._ann("vector", q.tolist(), limit, expr, "IP", params)
+            return _pack(hits, method)
+        depth = min(
+            stage.candidates or default_candidates(k, stage.quantize, dims, self.dims), 16_384
+        )
+        if dims is not None:
+            if dims != self.prefix_dims:
+                raise InputError(
+                    f"Index {self.name!r} in Milvus keeps a {self.prefix_dims or 'no'}-dim "
+                    f"Matryoshka prefix field: use --dims {self.prefix_dims} (or all "
+                    f"{self.dims}); other widths need the embedded store."
+                    if self.prefix_dims
+                    else f"Index {self.name!r} in Milvus has no Matryoshka prefix field: "
+                    "search all dims."
+                )
+            first = self._ann("prefix", prefix_of(q, dims).tolist(), depth, expr, "IP", {})
+            method = f"dims{dims}+rescore"
+        elif stage.quantize == "binary":
+            first = self._binary(q, depth, expr)
+            method = "binary+rescore"
+        else:
+            # int8: Milvus Lite has no INT8_VECTOR; the first stage reads the float field
+            # (exact), so the rescored result equals the exact one.
+            params, _ = self._float_params(True)
+            first = self._ann("vector", q.tolist(), depth, expr, "IP", params)
+            method = "int8(float)+rescore"
+        return self._rescore(q, first, k, method)
+
+    def _binary(self, q: np.ndarray, depth: int, expr: str) -> list[list[tuple[int, float]]]:
+        d = self.dims
+        if self.bits_kind == "binary":
+            data = [bytes(np.packbits(row > 0)) for row in q]
+            hits = self._ann("bits", data, depth, expr, "HAMMING", {})
+            return [[(i, -dist) for i, dist in row] for row in hits]
+        if self.bits_kind == "sign":
+            hits = self._ann("bits", sign_vector(q).tolist(), depth, expr, "IP", {})
+            # IP of +/-1 vectors = d - 2 * Hamming: report the negated Hamming distance
+            return [[(i, -round((d - ip) / 2)) for i, ip in row] for row in hits]
+        raise InputError(
+            f"Index {self.name!r} in Milvus has no binary field: search without --quantize binary."
+        )
+
+    def _rescore(
+        self, q: np.ndarray, first: list[list[tuple[int, float]]], k: int, method: str
+    ) -> Candidates:
+        all_ids = sorted({i for row in first for i, _ in row})
+        vecs = self._fetch(all_ids, ["vector"])
+        rows_ids, rows_scores, rows_first, rows_rank = [], [], [], []
+        for qi, row in enumerate(first):
+            ids = np.array([i for i, _ in row], dtype=np.int64)
+            if len(ids) == 0:
+                rows_ids.append(ids)
+                rows_scores.append(np.zeros(0, np.float32))
+                rows_first.append(np.zeros(0, np.float32))
+                rows_rank.append(np.zeros(0, np.int64))
+                continue
+            fs = np.array([s for _, s in row], dtype=np.float32)
+            m = unit(np.array([vecs[int(i)]["vector"] for i in ids], dtype=np.float32))
+            scores = m @ q[qi]
+            order = np.lexsort((np.arange(len(ids)), -scores))[:k]
+            rows_ids.append(ids[order])
+            rows_scores.append(scores[order].astype(np.float32))
+            rows_first.append(fs[order])
+            rows_rank.append(order.astype(np.int64) + 1)
+        width = min((len(r) for r in rows_ids), default=0)
+        return Candidates(
+            np.stack([r[:width] for r in rows_ids]) if rows_ids else np.zeros((0, 0), np.int64),
+            np.stack([r[:width] for r in rows_scores])
+            if rows_ids
+            else np.zeros((0, 0), np.float32),
+            method,
+            np.stack([r[:width] for r in rows_first]) if rows_ids else None,
+            np.stack([r[:width] for r in rows_rank]) if rows_ids else None,
+        )
+
+    def keyword(self, query: str, k: int, filter: Filter | None = None) -> Candidates:
+        """BM25 through Milvus' BM25 function (or, on a server without it, in this process)."""
+        from embedlab.stores.keyword import tokenize
+
+        if not query.strip() or not tokenize(query):
+            raise EmptyInputError("The query is empty (or only stop words): type some words.")
+        if k < 1:
+            raise InputError(f"k must be at least 1, got {k}.")
+        expr = self._expr(filter)
+        if not self.full_text:
+            return self._keyword_local(query, k, filter)
+        hits = self._ann("sparse", [query], min(k, 16_384), expr, "BM25", {})[0]
+        # Milvus Lite reports BM25 negated (as a distance); the score is its magnitude
+        pairs = [(i, abs(s)) for i, s in hits if s != 0]
+        ids = np.array([i for i, _ in pairs], dtype=np.int64)
+        scores = np.array([s for _, s in pairs], dtype=np.float32)
+        return Candidates(ids, scores, "bm25(milvus)")
+
+    def _keyword_local(self, query: str, k: int, filter: Filter | None) -> Candidates:
+        from embedlab.stores.filters import matching_rows
+        from embedlab.stores.keyword import BM25Index
+
+        if not self._warned:
+            self._warned = True
+            warnings.warn(no_bm25_message(self.store), stacklevel=3)
+        snap = self._snapshot()
+        with self._lock:
+            cached = self._bm25_local
+        if cached is None or cached[0] != snap.generation:
+            cached = (snap.generation, BM25Index(snap.texts))
+            with self._lock:
+                self._bm25_local = cached
+        rows = matching_rows(snap.records, filter)
+        found = cached[1].search(query, k, rows=rows)
+        return Candidates(snap.ids[found.ids], found.scores, "bm25(local)")
+
+    def hybrid(
+        self,
+        query: str,
+        query_vector: np.ndarray,
+        k: int,
+        *,
+        depth: int = 100,
+        filter: Filter | None = None,
+        rrf_k: int = 60,
+    ) -> Candidates:
+        """BM25 and dense fused in Milvus (``hybrid_search`` with ``RRFRanker(rrf_k)``), each
+        ranking ``depth`` deep.
+
+        :raises BM25UnavailableError: on a server without the BM25 function (keyword search
+            then runs in this process and the Retriever fuses it with Milvus' dense stage).
+        """
+        from pymilvus import AnnSearchRequest, RRFRanker
+
+        if not self.full_text:
+            raise BM25UnavailableError(no_bm25_message(self.store))
+        expr = self._expr(filter)
+        q = unit(query_vector)
+        params, _ = self._float_params(self.count(filter) < ANN_THRESHOLD)
+        reqs = [
+            AnnSearchRequest(
+                q.tolist(),
+                "vector",
+                {"metric_type": "IP", "params": params},
+                depth,
+                expr=expr or None,
+            ),
+            AnnSearchRequest([query], "sparse", {"metric_type": "BM25"}, depth, expr=expr or None),
+        ]
+        res = self._q(
+            "hybrid_search", self.client.hybrid_search, self.collection, reqs, RRFRanker(rrf_k),
+            limit=k, output_fields=["id"], consistency_level="Strong",
+        )  # fmt: skip
+        hits = [(int(h["id"]), float(h["distance"])) for h in res[0]]
+        return Candidates(
+            np.array([i for i, _ in hits], dtype=np.int64),
+            np.array([s for _, s in hits], dtype=np.float32),
+            "rrf(milvus)",
+        )
+
+
+def no_bm25_message(store: str) -> str:
+    return (
+        f"Milvus at {store} has no BM25 function (full-text search needs Milvus 2.5 or "
+        "later, or Milvus Lite 3.x): keyword search runs in this process over the index's "
+        "texts (local BM25), fused with Milvus' dense results."
+    )
+
+
+def _pack(hits: list[list[tuple[int, float]]], method: str) -> Candidates:
+    width = min((len(r) for r in hits), default=0)
+    ids = np.array([[i for i, _ in r[:width]] for r in hits], dtype=np.int64).reshape(
+        len(hits), width
+    )
+    scores = np.array([[s for _, s in r[:width]] for r in hits], dtype=np.float32).reshape(
+        len(hits), width
+    )
+    return Candidates(ids, scores, method)
+
+
+__all__ = [
+    "INDEX_TYPES",
+    "MilvusIndex",
+    "SCHEME",
+    "chunk_id",
+    "collection_name",
+    "connect",
+    "filter_record",
+    "is_milvus",
+    "no_bm25_message",
+    "open_props",
+    "parse_uri",
+    "to_expression",
+]

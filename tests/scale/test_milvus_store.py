@@ -1,0 +1,220 @@
+"""Indexes in a real Milvus Lite server (started by tests/scale/conftest.py on 127.0.0.1):
+every first stage, BM25, hybrid and filters against the embedded store on the same files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from embedlab.data.demo_corpus import demo_path
+from embedlab.errors import (
+    FingerprintMismatchError,
+    IndexExistsError,
+    InputError,
+    MilvusUnreachableError,
+    NotAnIndexError,
+)
+from embedlab.models import Encoder
+from embedlab.stores import And, Eq, FirstStage, In, Or, create_index, open_index
+from embedlab.stores.milvus import MilvusIndex, to_expression
+from tests.scale.conftest import free_port
+from tests.scale.scale_helpers import keys, recall
+from tests.stores.store_helpers import write_news
+
+QUERIES = [
+    "how do astronauts keep their bones strong",
+    "football rules about offside",
+    "cooking pasta at home",
+    "election results and politics",
+    "stock markets fell",
+]
+STAGES = [
+    FirstStage(exact=True),
+    FirstStage(dims=128),
+    FirstStage(quantize="binary"),
+    FirstStage(quantize="int8"),
+]
+
+
+@pytest.fixture(scope="module")
+def pair(milvus: str, minilm: Encoder, tmp_path_factory: pytest.TempPathFactory):
+    """The demo corpus and 12 news articles, indexed in Milvus and in the embedded store."""
+    folder = tmp_path_factory.mktemp("scale-news")
+    write_news(folder, 12, max_chars=1200)
+    sources = [demo_path(), folder]
+    m = create_index("scale_pair", sources, minilm, store=milvus)
+    e = create_index("scale-pair-embedded", sources, minilm, store="embedded")
+    return m, e
+
+
+def test_rows_and_readers_match(pair) -> None:
+    m, e = pair
+    assert isinstance(m, MilvusIndex) and m.stats().engine.startswith("milvus")
+    assert len(m) == len(e) == m.count()
+    assert m.report.chunks_embedded == len(e)
+    assert sorted(m.texts()) == sorted(e.texts())
+    # the paging readers give every row once, with the vectors the embedded store holds
+    seen = {}
+    for ids, vecs in m.iter_vectors(batch=50):
+        for i, v in zip(ids, vecs, strict=True):
+            seen[int(i)] = v
+    assert len(seen) == len(m)
+    by_key = dict(zip(keys(m, np.array(list(seen))), seen.values(), strict=True))
+    ev = e.vectors()
+    for key, row in zip(keys(e, e.chunk_ids()), ev, strict=True):
+        assert float(by_key[key] @ row) > 0.9999
+    chunks = [c for page in m.iter_chunks(batch=40) for c in page]
+    assert len({c.id for c in chunks}) == len(m)
+
+
+@pytest.mark.parametrize("stage", STAGES, ids=lambda s: str(s.dims or s.quantize or "exact"))
+def test_exact_stages_identical(pair, minilm: Encoder, stage: FirstStage) -> None:
+    m, e = pair
+    q = minilm.embed(QUERIES, role="query")
+    a, b = m.search(q, 10, stage=stage), e.search(q, 10, stage=stage)
+    for qi in range(len(QUERIES)):
+        assert keys(m, a.ids[qi]) == keys(e, b.ids[qi])
+        np.testing.assert_allclose(a.scores[qi], b.scores[qi], atol=1e-5)
+    if stage.quantize == "binary":  # Hamming in Milvus = Hamming in FAISS
+        np.testing.assert_array_equal(a.first_scores, b.first_scores)
+        np.testing.assert_array_equal(a.first_rank, b.first_rank)
+    if stage.dims:
+        np.testing.assert_allclose(a.first_scores, b.first_scores, atol=2e-3)  # bf16 there
+
+
+def test_ann_recall(pair, minilm: Encoder) -> None:
+    m, e = pair
+    q = minilm.embed(QUERIES, role="query")
+    a = m.search(q, 10, stage=FirstStage(exact=False))
+    b = e.search(q, 10, stage=FirstStage(exact=True))
+    assert a.method == "ann"
+    r = np.mean([recall(keys(m, a.ids[i]), keys(e, b.ids[i])) for i in range(len(QUERIES))])
+    assert r >= 0.95
+
+
+def test_bm25_in_milvus(pair) -> None:
+    m, e = pair
+    total = []
+    for query in QUERIES:
+        a, b = m.keyword(query, 10), e.keyword(query, 10)
+        assert a.method == "bm25(milvus)"
+        assert np.all(np.diff(a.scores) <= 1e-6) and np.all(a.scores > 0)
+        total.append(recall(keys(m, a.ids), keys(e, b.ids)))
+        # same tokens, k1 and b; Milvus' idf is Lucene's log(1 + (N - n + .5) / (n + .5)),
+        # the embedded store's Okapi's: the best hit agrees, the lists nearly
+        assert keys(m, a.ids[:1]) == keys(e, b.ids[:1])
+    assert np.mean(total) >= 0.9
+
+
+def test_hybrid_search_is_embedlabs_rrf(pair, minilm: Encoder) -> None:
+    from embedlab.search.fusion import rrf
+
+    m, _ = pair
+    for query in QUERIES:
+        qv = minilm.embed([query], role="query")
+        fused = m.hybrid(query, qv, 10, depth=20)
+        dense = m.search(qv, 20, stage=FirstStage(exact=True)).ids[0]
+        bm25 = m.keyword(query, 20).ids
+        ours = rrf([list(map(int, bm25)), list(map(int, dense))], k=60)[:10]
+        assert [i for i, _ in ours] == list(fused.ids) or (
+            # equal fused scores may come in either order
+            sorted(s for _, s in ours) == pytest.approx(sorted(fused.scores), abs=1e-6)
+        )
+        np.testing.assert_allclose(sorted(s for _, s in ours), sorted(fused.scores), atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        Eq("lang", "en"),
+        Eq("topic", "space"),
+        In("topic", ("football", "cooking")),
+        And((Eq("lang", "en"), Or((Eq("topic", "space"), Eq("topic", "health"))))),
+    ],
+    ids=["eq", "eq2", "in", "and-or"],
+)
+def test_filters(pair, minilm: Encoder, expr) -> None:
+    m, e = pair
+    assert m.count(expr) == e.count(expr)
+    q = minilm.embed(QUERIES[:2], role="query")
+    a = m.search(q, 5, filter=expr, stage=FirstStage(exact=True))
+    b = e.search(q, 5, filter=expr, stage=FirstStage(exact=True))
+    for qi in range(2):
+        assert keys(m, a.ids[qi]) == keys(e, b.ids[qi])
+        for c in m.get_chunks(a.ids[qi]):
+            assert expr.matches({"source": c.source, "title": c.title, **c.metadata})
+    assert keys(m, m.keyword("football", 5, expr).ids) == keys(
+        e, e.keyword("football", 5, expr).ids
+    )
+
+
+def test_filter_expression_and_unknown_field(pair) -> None:
+    m, _ = pair
+    assert to_expression(In("a", ('x"y',))) == 'fields["a"] == "x\\"y"'
+    with pytest.raises(InputError, match="No chunk has a field 'nope'"):
+        m.count(Eq("nope", "1"))
+
+
+def test_opened_by_name_and_listed(pair, milvus: str) -> None:
+    from embedlab.stores import survey_indexes
+
+    m, _ = pair
+    again = open_index("scale_pair")
+    assert isinstance(again, MilvusIndex) and again.store == milvus
+    engines = {e.name: e.stats.engine for e in survey_indexes() if e.stats}
+    assert engines["scale_pair"] == f"milvus ({milvus})"
+    assert engines["scale-pair-embedded"] == "embedded"
+    with pytest.raises(IndexExistsError):
+        create_index("scale_pair", [demo_path()], "minilm", store=milvus)
+
+
+def test_fingerprint_refused(pair, glove: Encoder) -> None:
+    m, _ = pair
+    with pytest.raises(FingerprintMismatchError) as err:
+        open_index("scale_pair").check_model(glove)
+    assert "minilm" in str(err.value) and glove.info.name in str(err.value)
+    from embedlab.stores import update_index
+
+    with pytest.raises(FingerprintMismatchError, match=glove.info.fingerprint):
+        update_index("scale_pair", glove)
+
+
+def test_not_an_index(milvus: str) -> None:
+    from pymilvus import MilvusClient
+
+    from embedlab.stores.milvus import connect
+
+    client: MilvusClient = connect(milvus)
+    client.create_collection("someone_elses", dimension=4)
+    with pytest.raises(NotAnIndexError, match="someone_elses.*not an embedlab index"):
+        open_index("someone_elses", store=milvus)
+
+
+def test_unreachable(minilm: Encoder) -> None:
+    uri = f"milvus://127.0.0.1:{free_port()}"
+    with pytest.raises(MilvusUnreachableError) as err:
+        open_index("x", store=uri)
+    assert uri in str(err.value) and "unreachable" in str(err.value)
+    with pytest.raises(MilvusUnreachableError, match=uri):
+        create_index("x", [demo_path()], minilm, store=uri)
+
+
+def test_server_without_bm25_falls_back(milvus: str, minilm: Encoder) -> None:
+    """A collection made without the BM25 function (as against Milvus before 2.5): keyword
+    search says so and runs locally; hybrid_search is refused with the reason."""
+    from embedlab.errors import BM25UnavailableError
+    from embedlab.stores.chunking import ChunkSettings
+    from embedlab.stores.milvus_writer import create_milvus
+
+    m = create_milvus("scale_nobm25", [demo_path()], milvus, minilm,
+                      chunking=ChunkSettings(), full_text=False)  # fmt: skip
+    e = open_index("scale-pair-embedded")
+    with pytest.warns(UserWarning, match="no BM25 function.*local BM25"):
+        found = m.keyword("offside rule", 5)
+    assert found.method == "bm25(local)"
+    assert (
+        m.get_chunks(found.ids[:1])[0].text
+        == e.get_chunks(e.keyword("offside rule", 1).ids)[0].text
+    )
+    with pytest.raises(BM25UnavailableError, match="fused with Milvus' dense"):
+        m.hybrid("offside rule", minilm.embed(["offside rule"], role="query"), 5)
