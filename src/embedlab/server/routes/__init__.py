@@ -26,4 +26,5 @@ ROUTER_MODULES: tuple[str, ...] = (
     "ask",
     "connect",
     "static_lesson",
+    "word_lessons",
 )

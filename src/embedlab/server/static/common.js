@@ -21,6 +21,7 @@ const PAGES = [
   { id: "similarity", title: "Similarity", href: "/static/similarity.html" },
   { id: "compare", title: "Compare models", href: "/static/compare.html" },
   { id: "static", title: "Static models", href: "/static/static.html" },
+  { id: "words", title: "Words as vectors", href: "/static/words.html" },
   { id: "languages", title: "Languages", href: "/static/languages.html" },
   { id: "analogies", title: "Analogies", href: "/static/analogies.html" },
   { id: "exercises", title: "Guided exercises", href: "/static/exercises.html" },
