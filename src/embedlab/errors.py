@@ -179,6 +179,19 @@ class TooManyJobsError(EmbedlabError):
     http_status = 429
 
 
+class JobCancelledError(EmbedlabError):
+    """A long job (map, grid, indexing, training) was cancelled by its user; the work
+    stopped at its next progress check."""
+
+    http_status = 409
+
+
+class JobNotFoundError(InputError):
+    """No job of that id in this server (finished jobs are kept for a while only)."""
+
+    http_status = 404
+
+
 # --- ask: chat models and retrieval-augmented answers (appended by the ask area) ------
 
 
@@ -246,6 +259,8 @@ __all__ = [
     "IndexLockedError",
     "IndexNotFoundError",
     "InputError",
+    "JobCancelledError",
+    "JobNotFoundError",
     "ModelError",
     "ModelNotInstalledError",
     "ReadOnlyStoreError",

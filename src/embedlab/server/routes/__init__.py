@@ -27,4 +27,6 @@ ROUTER_MODULES: tuple[str, ...] = (
     "connect",
     "static_lesson",
     "word_lessons",
+    "jobs",
+    "index_page",
 )

@@ -29,6 +29,7 @@ const PAGES = [
   { id: "train", title: "Train", href: "/static/train.html" },
   { id: "measure", title: "Measure", href: "/static/measure.html" },
   { id: "search", title: "Search", href: "/static/search.html" },
+  { id: "indexes", title: "Index", href: "/static/indexes.html" },
   { id: "ask", title: "Ask", href: "/static/ask.html" },
 ];
 
@@ -120,7 +121,7 @@ function plot(div, fig, extraLayout) {
   const node = typeof div === "string" ? document.getElementById(div) : div;
   const layout = Object.assign({}, fig.layout || {}, extraLayout || {});
   layout.autosize = true;
-  return Plotly.newPlot(node, fig.data, layout, { responsive: true, displaylogo: false });
+  return Plotly.newPlot(node, fig.data, layout, plotConfig());
 }
 
 async function modelSelect(select, opts = {}) {
@@ -158,4 +159,86 @@ function bindRun(button, fn, inputs = []) {
   return run;
 }
 
-document.addEventListener("DOMContentLoaded", renderNav);
+/* Exports. Charts: Plotly's own PNG button and an SVG one (Plotly.downloadImage) in the
+ * modebar of every chart drawn with plot() or plotConfig(). Tables: every <table class="data">
+ * gets a "CSV" button (the cells as shown; a cell's data-value, when set, wins). */
+function plotConfig(extra) {
+  const name = document.body.dataset.page || "chart";
+  const svg = { name: "Download plot as SVG", icon: Plotly.Icons.disk,
+    click: (gd) => Plotly.downloadImage(gd, { format: "svg", filename: name }) };
+  return Object.assign({ responsive: true, displaylogo: false, modeBarButtonsToAdd: [svg],
+    toImageButtonOptions: { format: "png", filename: name } }, extra || {});
+}
+
+function csvOf(table) {
+  const cell = (c) => {
+    const t = (c.dataset.value !== undefined ? c.dataset.value : c.textContent).trim();
+    return /[",\n\r]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t;
+  };
+  return [...table.querySelectorAll("tr")].map((tr) => [...tr.children].map(cell).join(",")).join("\r\n") + "\r\n";
+}
+
+function download(filename, text, type) {
+  const a = el("a", { href: URL.createObjectURL(new Blob([text], { type })), download: filename });
+  document.body.append(a); a.click(); a.remove();
+}
+
+function csvButtons() {
+  for (const t of document.querySelectorAll("table.data:not([data-csv])")) {
+    t.dataset.csv = "1";
+    const name = `${document.body.dataset.page || "table"}-${t.id || "table"}.csv`;
+    t.before(el("button", { type: "button", class: "csv", title: "Download this table as CSV",
+      onclick: () => download(name, csvOf(t), "text/csv") }, "CSV"));
+  }
+}
+
+/* Prefill from the query string (exercise cards link here): ?ID=value sets the input,
+ * textarea or select with that id (a select once its option exists; a box of checkboxes
+ * ticks those listed, comma-separated); ?presets=[{"label", "values": {ID: value}}] adds
+ * buttons that fill those values. Everything stays editable. */
+function setField(id, value) {
+  const node = document.getElementById(id);
+  if (!node || id === "presets") return;
+  const apply = () => {
+    if (node.tagName === "SELECT") {
+      if (![...node.options].some((o) => o.value === value)) return false;
+      node.value = value;
+    } else if (/^(INPUT|TEXTAREA)$/.test(node.tagName)) {
+      if (node.type === "checkbox") node.checked = value === "true" || value === "1"; else node.value = value;
+    } else {
+      const boxes = node.querySelectorAll("input[type=checkbox]");
+      if (!boxes.length) return false;
+      const want = value.split(",");
+      boxes.forEach((b) => { b.checked = want.includes(b.value); });
+    }
+    node.dispatchEvent(new Event("change", { bubbles: true }));
+    return true;
+  };
+  if (!apply()) {
+    const obs = new MutationObserver(() => { if (apply()) obs.disconnect(); });
+    obs.observe(node, { childList: true, subtree: true });
+  }
+}
+
+function prefill() {
+  const params = new URLSearchParams(location.search);
+  for (const [k, v] of params) setField(k, v);
+  if (!params.has("presets")) return;
+  let presets = [];
+  try { presets = JSON.parse(params.get("presets")); } catch (e) { return; }
+  const row = el("div", { class: "row presets", id: "presets" }, el("span", { class: "muted" }, "Presets:"));
+  for (const p of presets) {
+    row.append(el("button", { type: "button", class: "preset",
+      onclick: () => Object.entries(p.values).forEach(([k, v]) => setField(k, String(v))) }, p.label));
+  }
+  const main = document.querySelector("main") || document.body;
+  const h1 = main.querySelector("h1");
+  if (h1) h1.after(row); else main.prepend(row);
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  renderNav();
+  prefill();
+  csvButtons();
+  new MutationObserver(csvButtons).observe(document.body, { childList: true, subtree: true });
+});
