@@ -196,7 +196,7 @@ def _merge(segments: list[Segment], dead: np.ndarray) -> Segment:
     """One segment of the live chunks of ``segments`` (in order), from their forward parts."""
     ids, lengths, rows_t, rows_c, counts, new_terms = [], [], [], [], [], []
     for seg in segments:
-        keep = ~np.isin(np.asarray(seg.ids), dead)
+        keep = ~_member(np.asarray(seg.ids), dead)
         local = np.flatnonzero(keep)
         ids.append(np.asarray(seg.ids)[local])
         lengths.append(np.asarray(seg.lengths)[local])
@@ -216,6 +216,14 @@ def _merge(segments: list[Segment], dead: np.ndarray) -> Segment:
         np.concatenate(rows_c),
         new_terms,
     )
+
+
+def _member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """Which ``values`` are in ``sorted_set`` (ascending): a binary search, no sort."""
+    if len(sorted_set) == 0:
+        return np.zeros(len(values), dtype=bool)
+    pos = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
+    return np.asarray(sorted_set[pos] == values)
 
 
 def _ranges(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
@@ -263,7 +271,7 @@ class FullTextIndex:
             if segments
             else np.zeros(0, dtype=np.int64)
         )
-        alive = ~np.isin(self.slot_ids, self.dead)
+        alive = ~_member(self.slot_ids, self.dead)
         self.alive_slots = np.flatnonzero(alive)
         self.ids = self.slot_ids[self.alive_slots]
         self.n = len(self.ids)
@@ -309,9 +317,9 @@ class FullTextIndex:
             return None
         split = int(np.searchsorted(ids, top, side="right"))
         old, new = ids[:split], ids[split:]
-        if not bool(np.isin(old, self.ids, assume_unique=True).all()):
+        if not bool(_member(old, self.ids).all()):
             return None
-        removed = self.ids[~np.isin(self.ids, old, assume_unique=True)]
+        removed = self.ids[~_member(self.ids, old)]
         df = self.df.copy()
         if len(removed):
             slots = np.searchsorted(self.slot_ids, removed)
@@ -340,7 +348,7 @@ class FullTextIndex:
             tail = segments[1:]
             tail_ids = np.concatenate([np.asarray(s.ids) for s in tail])
             segments = [segments[0], _merge(tail, dead)]
-            dead = dead[~np.isin(dead, tail_ids)]
+            dead = dead[~_member(dead, tail_ids)]
         return FullTextIndex(
             generation, segments, vocab, len(vocab), df, dead, k1=self.k1, b=self.b
         )
@@ -442,6 +450,8 @@ class FullTextIndex:
         n_vocab = int(state["n_vocab"])
         if len(terms) != n_vocab or len(df) != n_vocab:
             raise _Unreadable(f"{folder}: vocabulary of {len(terms)} terms, expected {n_vocab}")
+        if any(len(s.terms) and int(s.terms[-1]) >= n_vocab for s in segments):
+            raise _Unreadable(f"{folder}: a segment names terms beyond the vocabulary")
         vocab = dict(zip(terms, range(n_vocab), strict=True))
         return cls(
             int(state["generation"]), segments, vocab, n_vocab, df, dead,
