@@ -1,7 +1,9 @@
 """Similarity of texts under one model: a pair with its calibrated reading, or a matrix.
 
 A raw score is hard to read across models, so :func:`score_pair` also gives the cosine's
-percentile among the model's own unrelated pairs (:mod:`embedlab.explore.calibration`).
+percentile among the model's own unrelated pairs, and reads it by where it falls among the
+model's reference bands (unrelated, same topic, paraphrase, translation:
+:mod:`embedlab.explore.calibration`).
 The calibration is made of cosines, so the percentile always reads the pair's cosine,
 whatever metric is shown.
 """
@@ -15,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from embedlab.errors import InputError
-from embedlab.explore.calibration import calibration_for
+from embedlab.explore.calibration import bands_for, calibration_for
 from embedlab.explore.inspect import truncation_notes
 from embedlab.models.base import Encoder, as_text_list, check_role
 from embedlab.vectors.similarity import HIGHER_IS_CLOSER, METRICS, similarity_matrix
@@ -33,7 +35,10 @@ class PairScore:
     :param score: the chosen ``metric`` (euclidean: lower is closer).
     :param cosine: their cosine, whatever the metric.
     :param percentile: share (0-100) of the model's unrelated pairs whose cosine is lower.
-    :param reading: the percentile in words.
+    :param reading: where the cosine falls among the model's reference bands, in words.
+    :param band: the band it reads as (``unrelated``, ``same_topic``, ``paraphrase``).
+    :param band_percentiles: band key -> share (0-100) of that band's pairs below the cosine.
+    :param bands: each band's summary (label, pair count, 10th-90th percentiles).
     :param truncated: a note per text over the model's token limit (see
         :func:`embedlab.explore.inspect.truncation_notes`).
     """
@@ -50,6 +55,9 @@ class PairScore:
     seconds: float
     load_seconds: float
     truncated: list[dict[str, object]] = field(default_factory=list)
+    band: str = ""
+    band_percentiles: dict[str, float] = field(default_factory=dict)
+    bands: list[dict[str, object]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready record."""
@@ -71,6 +79,8 @@ def score_pair(
     score = float(similarity_matrix(vecs[0], vecs[1], metric)[0, 0])
     cosine = float(similarity_matrix(vecs[0], vecs[1], "cosine")[0, 0])
     cal = calibration_for(encoder)
+    bands = bands_for(encoder)
+    place = bands.place(cosine)
     return PairScore(
         a=a,
         b=b,
@@ -79,11 +89,14 @@ def score_pair(
         score=score,
         cosine=cosine,
         percentile=cal.percentile(cosine),
-        reading=cal.describe(cosine),
+        reading=place.reading,
         background=cal.summary(),
         seconds=seconds,
         load_seconds=float(encoder.load_seconds),
         truncated=truncation_notes(encoder, [a, b], role),
+        band=place.band,
+        band_percentiles=place.percentiles,
+        bands=bands.summaries(),
     )
 
 
