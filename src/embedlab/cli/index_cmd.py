@@ -73,6 +73,10 @@ def index_group() -> None:
 @click.argument("name")
 @click.argument("paths", nargs=-1, type=click.Path())
 @model_option
+@click.option(
+    "--store", default=None, metavar="STORE",
+    help="Where the index lives: 'embedded' or milvus://HOST:PORT (default: EMBEDLAB_STORE).",
+)  # fmt: skip
 @click.option("--chunk-tokens", default=256, show_default=True, help="Most tokens per chunk.")
 @click.option("--overlap", default=32, show_default=True, help="Tokens shared by neighbours.")
 @click.option(
@@ -90,6 +94,7 @@ def create_command(
     name: str,
     paths: tuple[str, ...],
     model: str,
+    store: str | None,
     chunk_tokens: int,
     overlap: int,
     chunk_by: str,
@@ -113,6 +118,7 @@ def create_command(
             text_field=text_field,
             title_field=title_field,
             progress=bar,
+            store=store,
         )
     finally:
         bar.close()
@@ -152,12 +158,12 @@ def list_command(as_json: bool) -> None:
         click.echo("No indexes yet: 'embedlab index create NAME PATH...'.")
         return
     rows = [
-        (s.name, s.model, s.documents, s.chunks, s.dims, _size(s.bytes_on_disk))
+        (s.name, s.engine, s.model, s.documents, s.chunks, s.dims, _size(s.bytes_on_disk))
         if (s := e.stats)
-        else (e.name, "DAMAGED", "-", "-", "-", "-")
+        else (e.name, "-", "DAMAGED", "-", "-", "-", "-")
         for e in entries
     ]
-    click.echo(table(rows, ["index", "model", "files", "chunks", "dims", "disk"]))
+    click.echo(table(rows, ["index", "engine", "model", "files", "chunks", "dims", "disk"]))
     for e in entries:
         if e.stats is None:
             click.echo(f"{e.name}: {e.problem}")
@@ -175,6 +181,7 @@ def info_command(name: str, as_json: bool) -> None:
     chunking = ", ".join(f"{k}={v}" for k, v in s.chunking.items())
     lines = [
         ("index", s.name),
+        ("engine", s.engine),
         ("model", s.model),
         ("fingerprint", s.fingerprint),
         ("dims", s.dims),

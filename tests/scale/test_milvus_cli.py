@@ -1,0 +1,133 @@
+"""The commands over a Milvus index (``--store milvus://...``), and a create killed with
+SIGKILL then finished by ``index update``: exactly the rows of a clean build."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from embedlab.cli.main import cli
+from embedlab.data.demo_corpus import demo_path
+from embedlab.errors import IndexNotFoundError
+from embedlab.models import Encoder
+from embedlab.stores import create_index, open_index, update_index
+from embedlab.stores.milvus import MilvusIndex, connect
+from tests.stores.store_helpers import write_news
+
+#: the killed create: rows are upserted 8 at a time so the kill lands between batches.
+KILLED_CREATE = """
+import sys
+import embedlab.stores.milvus_writer as w
+w.BATCH = 8
+from embedlab.cli.main import cli
+cli(["index", "create", sys.argv[1], *sys.argv[3:], "--store", sys.argv[2], "-q"])
+"""
+
+
+def _rows(index: Any) -> set[tuple[str, int, int, str]]:
+    return {
+        (c.source, c.position["record"], c.position["chunk"], c.text)
+        for page in index.iter_chunks(batch=500)
+        for c in page
+    }
+
+
+def test_cli_create_list_info_search_drop(milvus: str, minilm: Encoder) -> None:
+    runner = CliRunner()
+    r = runner.invoke(cli, ["index", "create", "cli_m", str(demo_path()), "--store", milvus, "-q"])
+    assert r.exit_code == 0, r.output
+    assert "chunks, model minilm" in r.output
+    r = runner.invoke(cli, ["index", "list"])
+    line = next(x for x in r.output.splitlines() if x.startswith("cli_m"))
+    assert f"milvus ({milvus})" in line
+    r = runner.invoke(cli, ["index", "info", "cli_m"])
+    assert f"milvus ({milvus})" in r.output and "fingerprint" in r.output
+    r = runner.invoke(cli, ["search", "cli_m", "the offside rule in football", "-k", "3", "--json"])
+    assert r.exit_code == 0, r.output
+    hits = json.loads(r.stdout)["hits"]
+    assert "offside" in hits[0]["chunk"]["text"].lower()
+    r = runner.invoke(cli, ["search", "cli_m", "offside rule", "--mode", "hybrid", "-k", "3"])
+    assert r.exit_code == 0 and "offside" in r.output.lower()
+    r = runner.invoke(cli, ["index", "update", "cli_m", "-q"])
+    assert r.exit_code == 0 and "0 file(s) indexed, 1 unchanged" in r.output
+    r = runner.invoke(cli, ["index", "drop", "cli_m"])
+    assert r.exit_code == 0
+    with pytest.raises(IndexNotFoundError):
+        open_index("cli_m")
+
+
+def test_default_store_from_the_setting(milvus: str, minilm: Encoder) -> None:
+    r = CliRunner().invoke(
+        cli, ["index", "create", "env_m", str(demo_path()), "-q"], env={"EMBEDLAB_STORE": milvus}
+    )
+    assert r.exit_code == 0, r.output
+    assert isinstance(open_index("env_m"), MilvusIndex)
+    r = CliRunner().invoke(cli, ["index", "create", "x", "/nonexistent", "--store", "milvus://"])
+    assert r.exit_code != 0 and "names no host" in r.output
+
+
+def test_ask_over_milvus(milvus: str, minilm: Encoder, chat_local: Any) -> None:
+    create_index("ask_m", [demo_path()], minilm, store=milvus)  # ask opens it by name
+    r = CliRunner().invoke(
+        cli,
+        ["ask", "ask_m", "How long do astronauts exercise on the space station?",
+         "--chat", "local", "-k", "2", "--max-tokens", "24", "--json", "--no-stream"],
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    sources = out.get("sources") or out.get("chunks") or []
+    assert sources, out
+    assert any("space" in json.dumps(s).lower() for s in sources)
+
+
+def test_sigkill_during_create_then_update(milvus: str, minilm: Encoder, tmp_path: Path) -> None:
+    folder = tmp_path / "news"
+    write_news(folder, 6, max_chars=1200)
+    sources = [str(demo_path()), str(folder)]
+    clean = create_index("killed-clean", sources, minilm, store="embedded")
+    script = tmp_path / "create.py"
+    script.write_text(KILLED_CREATE)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), "killed_m", milvus, *sources],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=dict(os.environ),
+    )  # fmt: skip
+    client = connect(milvus)
+    deadline = time.monotonic() + 120
+    written = 0
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if client.has_collection("killed_m"):
+                rows = client.query("killed_m", filter="", output_fields=["count(*)"],
+                                    consistency_level="Strong")  # fmt: skip
+                written = int(rows[0]["count(*)"])
+                if written > 0:
+                    break
+            time.sleep(0.02)
+        assert proc.poll() is None, f"the create ended first: {proc.stderr.read()[-500:]!r}"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    rows = client.query(
+        "killed_m", filter="", output_fields=["count(*)"], consistency_level="Strong"
+    )
+    assert 0 < int(rows[0]["count(*)"]) < len(clean)  # a partial index
+    with pytest.raises(IndexNotFoundError, match="never committed"):
+        open_index("killed_m")  # no commit marker yet
+    report = update_index("killed_m", minilm)
+    index = open_index("killed_m")
+    assert len(index) == len(clean)
+    assert _rows(index) == _rows(clean)
+    assert report.chunks_embedded == len(clean) - int(rows[0]["count(*)"])
+    assert update_index("killed_m", minilm).chunks_embedded == 0  # nothing left to do
