@@ -377,6 +377,8 @@ class FullTextIndex:
                 dl = np.asarray(seg.lengths)[docs]
                 val = idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl))
                 slot_scores[int(off) + docs.astype(np.int64)] += val
+        if len(self.alive_slots) == len(slot_scores):  # no dead chunk: slots are rows
+            return slot_scores.astype(np.float32)
         return slot_scores[self.alive_slots].astype(np.float32)
 
     def search(self, query: str, k: int = 10, *, rows: np.ndarray | None = None) -> KeywordHits:
@@ -397,8 +399,8 @@ class FullTextIndex:
             masked = np.zeros_like(scores)
             masked[rows] = scores[rows]
             scores = masked
-        order = top_k(scores, min(k, self.n))
-        order = order[scores[order] > 0]
+        scored = np.flatnonzero(scores > 0)  # only these can be returned: rank them alone
+        order = scored[top_k(scores[scored], min(k, len(scored)))] if len(scored) else scored
         return KeywordHits(order.astype(np.int64), scores[order], tokens)
 
     # --- disk -------------------------------------------------------------------------
@@ -501,6 +503,11 @@ def _load_latest(base: Path, generation: int, writable: bool) -> FullTextIndex |
 def _cleanup(base: Path, keep: FullTextIndex) -> None:
     """Remove other states, unreferenced segments and leftovers (the lock is held)."""
     names = {s.name for s in keep.segments} | {f"gen-{keep.generation}", ".lock"}
+    for path in base.iterdir():  # a newer state (a process with a later snapshot) stays
+        if path.name.startswith("gen-") and _generation(path.name) > keep.generation:
+            with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+                state = json.loads((path / "state.json").read_text())
+                names |= {path.name, *state["segments"]}
     for path in base.iterdir():
         if path.name in names:
             continue
