@@ -60,6 +60,7 @@ def test_catch_up_equals_rebuild_and_rank_bm25(
     news: list[Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(fulltext, "MAX_SEGMENTS", 3)  # so that merges happen on the way
+    monkeypatch.setattr(fulltext, "TOKENIZE_BATCH", 37)  # and builds count in batches
     text_of = {i: a.text for i, a in enumerate(news)}
     rng = np.random.default_rng(7)
     live = np.arange(0, 120, dtype=np.int64)

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import itertools
 import json
 import math
 import os
@@ -57,6 +58,8 @@ FORMAT = 1
 MAX_SEGMENTS = 8
 #: more dead chunks than this fraction of all covered ones: everything is merged.
 DEAD_FRACTION = 0.25
+#: texts tokenized and counted at a time (bounds the token lists held).
+TOKENIZE_BATCH = 20_000
 #: new chunks fetched from the store per query when catching up.
 FETCH_BATCH = 900
 
@@ -172,24 +175,37 @@ def _segment_from_forward(
 
 
 def _segment_from_texts(ids: np.ndarray, texts: Sequence[str], vocab: dict[str, int]) -> Segment:
-    """Tokenize ``texts`` (one per id) into a segment; new terms are added to ``vocab``."""
+    """Tokenize ``texts`` (one per id) into a segment; new terms are added to ``vocab``.
+
+    Texts are counted in batches of :data:`TOKENIZE_BATCH`, so the token lists of only one
+    batch are held at a time; what is kept is one (term, count) per distinct term of a chunk.
+    """
     first_new = len(vocab)
     setdefault = vocab.setdefault
-    flat: list[int] = []
-    lengths = np.empty(len(texts), dtype=np.int32)
-    for i, text in enumerate(texts):
-        toks = tokenize(text)
-        lengths[i] = len(toks)
-        flat.extend([setdefault(t, len(vocab)) for t in toks])
-    new_terms = list(vocab)[first_new:] if len(vocab) > first_new else []
-    tids = np.asarray(flat, dtype=np.int64)
-    doc_of = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
-    key = doc_of * max(len(vocab), 1) + tids
-    uniq, counts = np.unique(key, return_counts=True)  # sorted by chunk, then term
-    docs = uniq // max(len(vocab), 1)
-    fptr = np.r_[0, np.cumsum(np.bincount(docs, minlength=len(texts)))].astype(np.int64)
-    fterms = (uniq % max(len(vocab), 1)).astype(np.int32)
-    return _segment_from_forward(ids, lengths, fptr, fterms, counts.astype(np.int32), new_terms)
+    lengths = np.zeros(len(texts), dtype=np.int32)
+    parts_t: list[np.ndarray] = []
+    parts_c: list[np.ndarray] = []
+    sizes = np.zeros(len(texts), dtype=np.int64)
+    for lo in range(0, len(texts), TOKENIZE_BATCH):
+        flat: list[int] = []
+        batch = texts[lo : lo + TOKENIZE_BATCH]
+        for i, text in enumerate(batch, start=lo):
+            toks = tokenize(text)
+            lengths[i] = len(toks)
+            flat.extend([setdefault(t, len(vocab)) for t in toks])
+        width = max(len(vocab), 1)
+        doc_of = np.repeat(np.arange(len(batch), dtype=np.int64), lengths[lo : lo + len(batch)])
+        key = doc_of * width + np.asarray(flat, dtype=np.int64)
+        uniq, counts = np.unique(key, return_counts=True)  # sorted by chunk, then term
+        sizes[lo : lo + len(batch)] = np.bincount(uniq // width, minlength=len(batch))
+        parts_t.append((uniq % width).astype(np.int32))
+        parts_c.append(counts.astype(np.int32))
+    n_new = len(vocab) - first_new
+    new_terms = list(itertools.islice(reversed(vocab), n_new))[::-1] if n_new else []
+    fptr = np.r_[0, np.cumsum(sizes)].astype(np.int64)
+    fterms = np.concatenate(parts_t) if parts_t else np.zeros(0, dtype=np.int32)
+    ftfs = np.concatenate(parts_c) if parts_c else np.zeros(0, dtype=np.int32)
+    return _segment_from_forward(ids, lengths, fptr, fterms, ftfs, new_terms)
 
 
 def _merge(segments: list[Segment], dead: np.ndarray) -> Segment:
