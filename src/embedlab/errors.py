@@ -238,7 +238,18 @@ class QuestionTooLongError(ChatError):
     http_status = 413
 
 
+# --- scale: a Ray cluster for embedding (appended by the Ray area) ---------------------
+
+
+class RayClusterError(ModelError):
+    """The Ray cluster that was to embed is unreachable, refused this driver, or its encoder
+    actors kept dying on a batch (the message names the address)."""
+
+    http_status = 502
+
+
 __all__ = [
+    "RayClusterError",
     "QuestionTooLongError",
     "EmptyIndexError",
     "ContextWindowError",

@@ -10,7 +10,9 @@ from typing import Any
 import click
 
 from embedlab.cli.common import echo_json, json_option, table
+from embedlab.cli.index_cmd import ray_options
 from embedlab.evaluate.report import Report, write_report
+from embedlab.models.ray_pool import on_ray
 
 out_option = click.option(
     "--out",
@@ -140,6 +142,7 @@ def make_cmd(
 )
 @click.option("--rescore", is_flag=True, help="Rescore compressed first stages with float vectors.")
 @click.option("--no-cache", is_flag=True, help="Re-embed even when cached vectors exist.")
+@ray_options
 @out_option
 @json_option
 def retrieval_cmd(
@@ -153,6 +156,9 @@ def retrieval_cmd(
     reranker: str | None,
     rescore: bool,
     no_cache: bool,
+    ray_address: str | None,
+    ray_batch: int,
+    ray_actors: int,
     out: Path | None,
     as_json: bool,
 ) -> None:
@@ -170,7 +176,7 @@ def retrieval_cmd(
         click.echo(f"warning: {w.message}", err=True)
     grid = run_grid(
         ds,
-        _names(models),
+        [on_ray(m, ray_address, batch_size=ray_batch, actors=ray_actors) for m in _names(models)],
         _names(modes),
         _ints(dims),
         _names(quantize),

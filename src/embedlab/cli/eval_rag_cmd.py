@@ -11,6 +11,7 @@ import click
 
 from embedlab.ask.registry import DEFAULT_CHAT
 from embedlab.cli.common import echo_json, json_option
+from embedlab.cli.index_cmd import ray_options
 from embedlab.search.pipeline import MODES
 from embedlab.search.rerank import RERANK_CANDIDATES
 
@@ -49,6 +50,7 @@ def _ints(value: str, what: str) -> list[int | None]:
 )
 @click.option("--generate", is_flag=True, help="Also ask the chat model; count cited relevance.")
 @click.option("--worst", default=20, show_default=True, help="How many worst queries to list.")
+@ray_options
 @json_option
 def rag_cmd(
     dataset: Path,
@@ -64,12 +66,16 @@ def rag_cmd(
     contexts: str,
     generate: bool,
     worst: int,
+    ray_address: str | None,
+    ray_batch: int,
+    ray_actors: int,
     as_json: bool,
 ) -> None:
     """Diagnose retrieval for RAG on DATASET (BEIR layout with qrels) over index NAME."""
     from embedlab.ask.registry import load_chat
     from embedlab.evaluate.datasets import load_dataset
     from embedlab.evaluate.rag import diagnose_rag, format_diagnosis
+    from embedlab.models.ray_pool import on_ray
     from embedlab.stores import open_index
 
     k_list = [x for x in _ints(ks, "--ks") if x is not None]
@@ -85,6 +91,8 @@ def rag_cmd(
         rerank_candidates=rerank_candidates, context_tokens=context_tokens,
         max_tokens=max_tokens, ks=k_list or [k], contexts=ctx_list or [None],
         generate=generate, progress=None if as_json else lambda m: click.echo(m, err=True),
+        encoder=None if ray_address is None else on_ray(
+            index.model_name, ray_address, batch_size=ray_batch, actors=ray_actors),
     )  # fmt: skip
     if as_json:
         echo_json(result.to_dict())

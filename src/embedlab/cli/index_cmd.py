@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import click
 
 from embedlab.cli.common import echo_json, json_option, model_option, table
+from embedlab.models.ray_pool import DEFAULT_ACTORS, DEFAULT_BATCH, on_ray
 from embedlab.stores import (
     WriteReport,
     check_index,
@@ -22,12 +24,30 @@ from embedlab.stores.chunking import SPLITTERS, ChunkSettings
 SHOW_SKIPPED = 50
 
 
+def ray_options(f: Any) -> Any:
+    """``--ray ADDRESS``, ``--ray-batch``, ``--ray-actors``: embed on a running Ray cluster."""
+    f = click.option(
+        "--ray-actors", default=DEFAULT_ACTORS, show_default=True,
+        help="With --ray: encoder actors on the cluster (one CPU and one model load each).",
+    )(f)  # fmt: skip
+    f = click.option(
+        "--ray-batch", default=DEFAULT_BATCH, show_default=True,
+        help="With --ray: texts per actor call.",
+    )(f)  # fmt: skip
+    return click.option(
+        "--ray", "ray_address", default=None, metavar="ADDRESS",
+        help="Embed on the Ray cluster at ADDRESS (its head's HOST:PORT); reading, chunking "
+        "and writing stay here. Needs embedlab[scale].",
+    )(f)  # fmt: skip
+
+
 class _Bar:
     """A tqdm bar over files, opened on the first progress report (stderr)."""
 
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
         self.bar: Any = None
+        self.started = time.monotonic()
 
     def __call__(self, done: int, total: int, chunks: int) -> None:
         if self.quiet:
@@ -37,7 +57,8 @@ class _Bar:
 
             self.bar = tqdm(total=total, unit="file", desc="indexing", leave=True)
         self.bar.n = done
-        self.bar.set_postfix(chunks_embedded=chunks, refresh=False)
+        rate = chunks / max(time.monotonic() - self.started, 1e-9)
+        self.bar.set_postfix(chunks_embedded=chunks, chunks_per_s=f"{rate:.1f}", refresh=False)
         self.bar.refresh()
 
     def close(self) -> None:
@@ -89,6 +110,7 @@ def index_group() -> None:
 @click.option("--text-field", default="text", show_default=True, help="jsonl key / csv column.")
 @click.option("--title-field", default="title", show_default=True, help="jsonl/csv title.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@ray_options
 @json_option
 def create_command(
     name: str,
@@ -101,6 +123,9 @@ def create_command(
     text_field: str,
     title_field: str,
     quiet: bool,
+    ray_address: str | None,
+    ray_batch: int,
+    ray_actors: int,
     as_json: bool,
 ) -> None:
     """Create index NAME from files and folders (txt, md, html, jsonl, csv, pdf)."""
@@ -113,7 +138,7 @@ def create_command(
         index = create_index(
             name,
             list(paths),
-            model,
+            on_ray(model, ray_address, batch_size=ray_batch, actors=ray_actors),
             chunking=chunking,
             text_field=text_field,
             title_field=title_field,
@@ -130,12 +155,24 @@ def create_command(
 @index_group.command("update")
 @click.argument("name")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@ray_options
 @json_option
-def update_command(name: str, quiet: bool, as_json: bool) -> None:
+def update_command(
+    name: str,
+    quiet: bool,
+    ray_address: str | None,
+    ray_batch: int,
+    ray_actors: int,
+    as_json: bool,
+) -> None:
     """Re-read the sources of NAME: embed new and changed chunks only, drop removed files."""
     bar = _Bar(quiet or as_json)
+    model = None
+    if ray_address is not None:  # the index's own model, embedding on the cluster
+        model = on_ray(open_index(name).model_name, ray_address, batch_size=ray_batch,
+                       actors=ray_actors)  # fmt: skip
     try:
-        report = update_index(name, progress=bar)
+        report = update_index(name, model, progress=bar)
     finally:
         bar.close()
     _report(report, as_json)

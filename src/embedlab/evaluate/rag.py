@@ -146,8 +146,12 @@ def diagnose_rag(
     contexts: Sequence[int | None] = (128, 256, 512, None),
     generate: bool = False,
     progress: Callable[[str], None] | None = None,
+    encoder: Any = None,
 ) -> RagDiagnosis:
     """Run every judged query of ``ds`` through retrieval and the prompt budget of ``chat``.
+
+    :param encoder: the index's model as an encoder to use (one on a Ray cluster); by
+        default it is loaded here.
 
     :param ks, contexts: the grid of context recall@budget (``None`` = the model's window).
     :param generate: also ask ``chat`` and count answers citing a relevant source.
@@ -166,7 +170,7 @@ def diagnose_rag(
     queries = ds.judged_queries
     from embedlab.models import load_model
 
-    encoder = load_model(index.model_name)  # the index's own model, embedded in one batch
+    encoder = encoder or load_model(index.model_name)  # the index's model, one batch
     index.check_model(encoder)
     vectors = encoder.embed(list(queries.values()), role="query") if queries else None
     for n, (qid, text) in enumerate(queries.items(), start=1):

@@ -191,6 +191,9 @@ class IndexWriter:
         self.files_done = 0
         self.files_total = 0
         self._skipped_lines: set[Skipped] = set()
+        # chunks per encoder call: an encoder that spreads a call over workers (Ray) asks
+        # for more, so that each of them has a batch
+        self.embed_batch = int(getattr(encoder, "embed_group", EMBED_BATCH))
 
     def tick(self) -> None:
         """Report progress (files read, files to read, chunks embedded so far)."""
@@ -235,7 +238,7 @@ class IndexWriter:
     def _embed_pending(self) -> None:
         buf = self.buf
         while buf.embedded < len(buf.texts):
-            batch = buf.texts[buf.embedded : buf.embedded + EMBED_BATCH]
+            batch = buf.texts[buf.embedded : buf.embedded + self.embed_batch]
             t0 = time.perf_counter()
             buf.vectors.append(self.encoder.embed(batch, role="document"))
             self.report.embed_seconds += time.perf_counter() - t0
@@ -328,7 +331,7 @@ class IndexWriter:
                 slot, new = self.buf.slot(digest, piece.text)
                 self.buf.rows.append((values, slot))
                 self._txn_rows += 1
-                if new and len(self.buf.texts) - self.buf.embedded >= EMBED_BATCH:
+                if new and len(self.buf.texts) - self.buf.embedded >= self.embed_batch:
                     self._embed_pending()
                 if len(self.buf.texts) >= SEGMENT_ROWS:
                     self._flush_segment()

@@ -1,0 +1,119 @@
+"""Ray scenarios for tests/scale/test_ray.py, run inside a network namespace beside a Ray
+cluster (a head and one worker on 127.0.0.1).
+
+usage: python scenarios.py ADDRESS CORPUS_DIR OUT_DIR
+
+EMBEDLAB_HOME is the test's; indexes are left there for the test to search. Writes
+OUT_DIR/result.json and OUT_DIR/*.npy; each scenario records its error instead of stopping
+the others.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import socket
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+from embedlab.errors import RayClusterError
+from embedlab.models.ray_pool import EncoderActor, RayEncoder, embed_dataset
+
+ADDRESS, CORPUS, OUT = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+#: a chunk of the corpus that contains this dies the actor that embeds it, once.
+MARK = os.environ.get("EMBEDLAB_TEST_DIE_ON", "Kneading builds gluten")
+FLAG = OUT / "actor-died"
+
+
+class DiesOnce(EncoderActor):
+    """Exits its process (no clean-up, like a killed worker) on the first batch that holds
+    MARK; the flag file makes it once across restarts."""
+
+    def embed(self, texts: list[str], role: str) -> np.ndarray:
+        if any(MARK in t for t in texts) and not FLAG.exists():
+            FLAG.write_text(str(os.getpid()))
+            os._exit(1)
+        return super().embed(texts, role)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+result: dict[str, object] = {}
+
+
+def scenario(name: str):  # type: ignore[no-untyped-def]
+    def wrap(fn):  # type: ignore[no-untyped-def]
+        t0 = time.perf_counter()
+        try:
+            result[name] = fn()
+        except BaseException as exc:  # noqa: BLE001 - recorded for the test to show
+            result[name] = {
+                "error": f"{type(exc).__name__}: {exc}",
+                "trace": traceback.format_exc(),
+            }
+        result[f"{name}_seconds"] = round(time.perf_counter() - t0, 2)
+        return fn
+
+    return wrap
+
+
+@scenario("unreachable")
+def _unreachable() -> dict[str, object]:
+    addr = f"127.0.0.1:{free_port()}"
+    t0 = time.perf_counter()
+    try:
+        RayEncoder("minilm", addr).embed(["anything"])
+    except RayClusterError as exc:
+        return {"address": addr, "message": str(exc), "seconds": time.perf_counter() - t0}
+    return {"address": addr, "message": None}
+
+
+TEXTS = json.loads((OUT / "texts.json").read_text())
+
+
+@scenario("vectors")
+def _vectors() -> dict[str, object]:
+    enc = RayEncoder("minilm", ADDRESS, batch_size=7, actors=2)
+    docs = enc.embed(TEXTS, role="document")
+    queries = enc.embed(TEXTS[:5], role="query")
+    pids = sorted({int(p) for p in __import__("ray").get([a.pid.remote() for a in enc._actors])})
+    np.save(OUT / "ray_docs.npy", docs)
+    np.save(OUT / "ray_queries.npy", queries)
+    enc.close()  # its two actors hold the cluster's two CPUs
+    np.save(OUT / "ray_data.npy", embed_dataset(TEXTS, "minilm", ADDRESS, batch_size=9, actors=2))
+    return {"fingerprint": enc.info.fingerprint, "actor_pids": pids, "embedded": enc.embedded}
+
+
+@scenario("cli_create")
+def _cli_create() -> dict[str, object]:
+    from click.testing import CliRunner
+
+    from embedlab.cli.main import cli
+
+    args = ["index", "create", "viaray", str(CORPUS), "--ray", ADDRESS, "--ray-batch", "8",
+            "--ray-actors", "2", "--json"]  # fmt: skip
+    r = CliRunner().invoke(cli, args)
+    gc.collect()  # the command's encoder: its actors end with the last handle
+    return {"exit": r.exit_code, "output": r.output[-2000:]}
+
+
+@scenario("actor_dies")
+def _actor_dies() -> dict[str, object]:
+    from embedlab.stores import create_index
+
+    enc = RayEncoder("minilm", ADDRESS, batch_size=4, actors=2, actor_class=DiesOnce)
+    index = create_index("dying", [CORPUS], enc)
+    return {"chunks": len(index), "died_pid": FLAG.read_text() if FLAG.exists() else None,
+            "embedded": enc.embedded}  # fmt: skip
+
+
+(OUT / "result.json").write_text(json.dumps(result, indent=1))
