@@ -101,12 +101,11 @@ def onehot_vs_dense(
     c_onehot = cosine_matrix(onehot, onehot)
     c_dense = cosine_matrix(dense, dense)
     row = items.index(pick)
-    rows = [
-        {"word": w, "onehot": float(c_onehot[row, i]), "dense": float(c_dense[row, i])}
-        for i, w in enumerate(items)
-        if i != row
+    others = sorted((i for i in range(len(items)) if i != row), key=lambda i: -c_dense[row, i])
+    rows: list[dict[str, Any]] = [
+        {"word": items[i], "onehot": float(c_onehot[row, i]), "dense": float(c_dense[row, i])}
+        for i in others
     ]
-    rows.sort(key=lambda r: -float(r["dense"]))
     return OneHotDense(
         words=items,
         chosen=pick,

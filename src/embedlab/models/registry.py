@@ -43,6 +43,10 @@ class ModelSpec:
     aliases: tuple[str, ...] = ()
     kind: str = "sentence"
     languages: str = "en"
+    #: dims it was trained to be cut to (MatryoshkaLoss); empty: not trained for truncation.
+    matryoshka: tuple[int, ...] = ()
+    #: published scores, each ``(benchmark, score, source URL)``; only what a source states.
+    benchmarks: tuple[tuple[str, float, str], ...] = ()
 
 
 CATALOGUE: tuple[ModelSpec, ...] = (

@@ -27,6 +27,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "connect",
     "static_lesson",
     "word_lessons",
+    "matryoshka_lesson",
     "jobs",
     "index_page",
 )
