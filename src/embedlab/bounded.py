@@ -52,6 +52,12 @@ class BoundedCache(Generic[K, V]):
         self.put(key, value)
         return value
 
+    def discard(self, drop: Callable[[K], bool]) -> None:
+        """Drop every entry whose key ``drop(key)`` is true (an index that was dropped)."""
+        with self._lock:
+            for key in [k for k in self._data if drop(k)]:
+                del self._data[key]
+
     def clear(self) -> None:
         """Drop every entry."""
         with self._lock:

@@ -11,11 +11,11 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from embedlab.bounded import BoundedCache
 from embedlab.stores.dense import DenseIndex
 from embedlab.stores.keyword import BM25Index, KeywordSearch
 
 _LOCK = threading.Lock()
-_DENSE: dict[tuple[str, str], tuple[int, DenseIndex]] = {}
 _BM25: dict[tuple[str, str], tuple[int, KeywordSearch]] = {}
 
 
@@ -23,18 +23,70 @@ def _key(index: Any) -> tuple[str, str]:
     return (str(index.name), str(index.folder))
 
 
+#: indexes whose current dense structures are kept in this process.
+DENSE_CACHE = 16
+#: index key -> (generation, the DenseIndex of that generation).
+_DENSE: BoundedCache[tuple[str, ...], tuple[int, DenseIndex]] = BoundedCache(DENSE_CACHE)
+
+
+def cache_key(index: Any) -> tuple[str, ...]:
+    """What tells an index's cached structures apart: its folder, name and, where it has
+    one, its creation stamp (an index dropped and made again under the same name is
+    another index)."""
+    own = getattr(index, "cache_key", None)
+    return tuple(own) if own is not None else _key(index)
+
+
 def cached_dense(index: Any, generation: int) -> DenseIndex:
-    """The :class:`DenseIndex` of ``index`` at ``generation`` (its ANN persisted if used)."""
-    key = _key(index)
+    """The :class:`DenseIndex` of ``index`` at ``generation``.
+
+    An embedded index's rows are scanned where they lie (its mapped unit-length segments,
+    :class:`~embedlab.stores.dense.SegmentRows`, never copied); its ANN index is opened
+    from disk, updated by id from an older generation, or built, when first needed
+    (:func:`embedlab.stores.ann.open_ann`). Other indexes: a :class:`DenseIndex` of
+    ``index.vectors()`` with its ANN persisted by generation (:func:`persist_ann`).
+    """
+    key = cache_key(index)
+    hit = _DENSE.get(key)
+    if hit is not None and hit[0] == generation:
+        return hit[1]
     with _LOCK:
         hit = _DENSE.get(key)
         if hit is not None and hit[0] == generation:
             return hit[1]
-        dense = DenseIndex(index.vectors())
-        if dense.n >= dense.ann_threshold:
-            persist_ann(dense, index.folder / "ann", generation)
-        _DENSE[key] = (generation, dense)
+        snapshot = getattr(index, "snapshot", None)
+        if snapshot is not None:
+            dense = _store_dense(index, snapshot())
+        else:
+            dense = DenseIndex(index.vectors())
+            if dense.n >= dense.ann_threshold:
+                persist_ann(dense, index.folder / "ann", generation)
+        _DENSE.put(key, (generation, dense))
         return dense
+
+
+def _store_dense(index: Any, snap: Any) -> DenseIndex:
+    from embedlab.stores.ann import open_ann
+
+    folder, generation = index.folder, snap.generation
+    return DenseIndex(
+        snap.rows,
+        unit=True,
+        ann_ids=snap.ids,
+        ann_loader=lambda: open_ann(folder, generation, snap.ids, snap.rows).index,
+    )
+
+
+def forget(folder: Path) -> None:
+    """Drop the cached structures of the index in ``folder`` (it was dropped)."""
+    _DENSE.discard(lambda k: str(folder) in k)
+    keyword: Any = _BM25
+    if isinstance(keyword, dict):
+        with _LOCK:
+            for key in [k for k in keyword if str(folder) in k]:
+                del keyword[key]
+    else:  # a BoundedCache
+        keyword.discard(lambda k: str(folder) in k)
 
 
 def persist_ann(dense: DenseIndex, base: Path, generation: int) -> None:
@@ -99,5 +151,5 @@ def cached_bm25(index: Any, generation: int) -> KeywordSearch:
 def clear() -> None:
     """Forget every cached structure (tests, or after dropping an index)."""
     with _LOCK:
-        _DENSE.clear()
         _BM25.clear()
+    _DENSE.clear()

@@ -80,15 +80,38 @@ class DenseHits:
 class DenseIndex:
     """Cosine search over ``vectors`` (rows are L2-normalised on the way in).
 
-    :param vectors: ``(n, d)`` float array.
+    :param vectors: ``(n, d)`` float array, or a :class:`SegmentRows` (memory-mapped
+        segments read in place).
     :param ann_threshold: from this many rows on, :meth:`search` uses the ANN index.
+    :param unit: the rows are unit length already (a store's segments): they are used as
+        given, never copied (a read-only memmap stays a memmap).
+    :param ann_ids: the label of each row in the ANN index (sorted ascending; a store's
+        chunk ids, so the FAISS index can be updated by id); ``None``: row positions.
+    :param ann_loader: makes the ANN index when first needed (a store opens or updates
+        its file); ``None``: built from the rows.
     """
 
-    vectors: np.ndarray
+    vectors: Any
     ann_threshold: int = ANN_THRESHOLD
+    unit: bool = False
+    ann_ids: np.ndarray | None = None
+    ann_loader: Callable[[], Any] | None = field(default=None, repr=False)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
+        if isinstance(self.vectors, SegmentRows):
+            if not self.unit:
+                raise InputError("SegmentRows are scanned as stored: pass unit=True.")
+            return
+        if self.unit:  # rows already unit length (a store's segments): used as they are
+            a = np.asarray(self.vectors)
+            if a.ndim != 2 or a.dtype != np.float32 or not a.flags.c_contiguous:
+                raise InputError(
+                    f"DenseIndex(unit=True) takes a C-contiguous float32 (n, d) matrix, got "
+                    f"{a.dtype} {a.shape}."
+                )
+            self.vectors = a  # a read-only memmap stays one: no copy
+            return
         a = np.asarray(self.vectors, dtype=np.float32)
         if a.ndim != 2:
             raise InputError(f"DenseIndex takes an (n, d) matrix, got shape {a.shape}.")
@@ -141,15 +164,55 @@ class DenseIndex:
     def exact(self, query: np.ndarray, k: int = 10) -> DenseHits:
         """Brute force: ``vectors @ q`` and argpartition."""
         q = self._queries(query)
-        ids, scores = top_k_rows(q @ self.vectors.T, k)
+        ids, scores = top_k_rows(scores_of(self.vectors, q), k)
         return DenseHits(ids, scores, "exact")
 
-    def ann(self, query: np.ndarray, k: int = 10) -> DenseHits:
-        """FAISS IVF search with ``nprobe`` tuned to :data:`ANN_TARGET_RECALL`."""
+    def ann(self, query: np.ndarray, k: int = 10, rows: np.ndarray | None = None) -> DenseHits:
+        """FAISS IVF search with ``nprobe`` tuned to :data:`ANN_TARGET_RECALL`.
+
+        :param rows: only these row positions (ascending) may be returned: FAISS skips the
+            others while it scans (an ``IDSelectorBitmap`` over the labels), with ``nprobe``
+            raised by ``ceil(1/sqrt(share))`` (at most 8x) since a filtered neighbour lies
+            farther out; nothing is copied.
+        """
+        import faiss
+
         q = self._queries(query)
         index = self.ann_index()
-        scores, ids = index.search(q, min(k, self.n))
-        return DenseHits(ids.astype(np.int64), scores.astype(np.float32), "ann")
+        if rows is None:
+            scores, labels = index.search(q, min(k, self.n))
+        else:
+            selector, bits = self._selector(rows)
+            share = max(len(rows) / max(self.n, 1), 1e-9)
+            factor = min(8, int(np.ceil(1 / np.sqrt(share))))
+            params: Any = faiss.SearchParametersIVF()
+            params.sel = selector
+            params.nprobe = int(min(index.nlist, index.nprobe * factor))
+            scores, labels = index.search(q, min(k, len(rows)), params=params)
+            del bits  # the bitmap lived as long as the search needed it
+        ids = self._rows_of(labels.astype(np.int64))
+        return DenseHits(ids, scores.astype(np.float32), "ann")
+
+    def _selector(self, rows: np.ndarray) -> tuple[Any, np.ndarray]:
+        """An ``IDSelectorBitmap`` admitting the labels of ``rows`` (and the bitmap, which
+        must outlive it)."""
+        import faiss
+
+        labels = rows if self.ann_ids is None else self.ann_ids[rows]
+        size = int(labels.max()) + 1 if len(labels) else 1
+        mask = np.zeros(size, dtype=bool)
+        mask[labels] = True
+        bits = np.packbits(mask, bitorder="little")  # FAISS takes the length in bytes
+        return faiss.IDSelectorBitmap(len(bits), faiss.swig_ptr(bits)), bits
+
+    def _rows_of(self, labels: np.ndarray) -> np.ndarray:
+        """Row positions of ANN labels (-1, a slot FAISS could not fill, stays -1)."""
+        if self.ann_ids is None:
+            return labels
+        pos = np.searchsorted(self.ann_ids, labels)
+        pos = np.minimum(pos, max(self.n - 1, 0))
+        ok = (labels >= 0) & (self.ann_ids[pos] == labels) if self.n else labels < -1
+        return np.where(ok, pos, -1).astype(np.int64)
 
     def bytes_per_vector(self, dims: int | None = None, quantize: str | None = None) -> int:
         """Bytes the first stage reads per vector for this choice (a Matryoshka prefix
@@ -161,7 +224,10 @@ class DenseIndex:
     def ann_index(self) -> Any:
         """The FAISS IVF index, built and tuned on first use."""
         if "ann" not in self._cache:
-            self._cache["ann"] = build_ivf(self.vectors)
+            if self.ann_loader is not None:
+                self._cache["ann"] = self.ann_loader()
+            else:
+                self._cache["ann"] = build_ivf(self.vectors, ids=self.ann_ids)
         return self._cache["ann"]
 
     def save_ann(self, path: Path) -> None:
@@ -184,15 +250,21 @@ class DenseIndex:
             os.replace(tmp_nprobe, nprobe)  # nprobe first: an index is never without it
             os.replace(tmp_index, path)
 
-    def load_ann(self, path: Path) -> bool:
+    def load_ann(self, path: Path, mmap: bool = False) -> bool:
         """Use a saved ANN index if ``path`` exists, can be read and fits; returns whether it
-        was used (an unreadable file, e.g. half written before a crash, is ignored)."""
+        was used (an unreadable file, e.g. half written before a crash, is ignored).
+
+        :param mmap: map its inverted lists from the file (``IO_FLAG_MMAP``: opened in
+            microseconds, its vectors in the page cache rather than this process' heap;
+            read-only, so :func:`embedlab.stores.cache` never adds to a mapped index).
+        """
         import faiss
 
         if not path.exists():
             return False
         try:
-            index: Any = faiss.read_index(str(path))
+            flags = faiss.IO_FLAG_MMAP if mmap else 0
+            index: Any = faiss.read_index(str(path), flags)
             nprobe = path.with_suffix(".nprobe")
             probes = int(nprobe.read_text()) if nprobe.exists() else None
         except (RuntimeError, OSError, ValueError):  # faiss raises RuntimeError on bad data
@@ -213,7 +285,8 @@ class DenseIndex:
         d = dims or self.dims
         qd = normalize(q[:, :d]) if d < self.dims else q
         cand, first = FIRST_STAGES[quantize](self, qd, d, c)
-        full = np.einsum("qd,qcd->qc", q, self.vectors[cand])
+        rows = take_rows(self.vectors, cand.ravel()).reshape(len(q), cand.shape[1], -1)
+        full = np.einsum("qd,qcd->qc", q, rows)
         order_ids, order_scores = top_k_rows(full, k)
         ids = np.take_along_axis(cand, order_ids, axis=1)
         first_k = np.take_along_axis(first, order_ids, axis=1)
@@ -225,8 +298,15 @@ class DenseIndex:
     def _truncated(self, d: int) -> np.ndarray:
         key = f"float{d}"
         if key not in self._cache:
-            self._cache[key] = np.ascontiguousarray(normalize(self.vectors[:, :d]))
+            self._cache[key] = prefix_rows(self.vectors, d)
         return self._cache[key]  # type: ignore[no-any-return]
+
+    def _whole(self) -> np.ndarray:
+        """The rows as one array: themselves for an array; for :class:`SegmentRows` a copy
+        (only the int8 and binary stages at full dims read it, to make their codes)."""
+        if isinstance(self.vectors, SegmentRows):
+            return self.vectors.array()
+        return self.vectors  # type: ignore[no-any-return]
 
     def _stage_float(self, q: np.ndarray, d: int, c: int) -> tuple[np.ndarray, np.ndarray]:
         """Matryoshka first stage: the truncated rows stored as bfloat16 (half the bytes of
@@ -237,7 +317,7 @@ class DenseIndex:
             return top_k_rows(q @ self._truncated(d).T, c)
         key = f"bf16-{d}"
         if key not in self._cache:
-            self._cache[key] = to_bfloat16(normalize(self.vectors[:, :d]))
+            self._cache[key] = prefix_rows(self.vectors, d, bfloat16=True)
         half = self._cache[key]
         scores = np.vstack([kernel(half, np.ascontiguousarray(row)) for row in q])
         return top_k_rows(scores, c)
@@ -245,7 +325,7 @@ class DenseIndex:
     def _stage_int8(self, q: np.ndarray, d: int, c: int) -> tuple[np.ndarray, np.ndarray]:
         key = f"int8-{d}"
         if key not in self._cache:
-            base = self._truncated(d) if d < self.dims else self.vectors
+            base = self._truncated(d) if d < self.dims else self._whole()
             cal = Int8Calibration.fit(base)
             self._cache[key] = (np.ascontiguousarray(to_int8(base, cal)), cal)
         codes, cal = self._cache[key]
@@ -261,7 +341,7 @@ class DenseIndex:
 
         key = f"binary-{d}"
         if key not in self._cache:
-            base = self._truncated(d) if d < self.dims else self.vectors
+            base = self._truncated(d) if d < self.dims else self._whole()
             bits = to_binary(pad_to_bytes(base))
             index = faiss.IndexBinaryFlat(bits.shape[1] * 8)
             index.add(bits)
@@ -402,8 +482,23 @@ def int8_dot(codes: np.ndarray, query: np.ndarray) -> np.ndarray:
     return _KERNEL[0](codes, np.ascontiguousarray(query, dtype=np.float32))
 
 
-def build_ivf(vectors: np.ndarray, target_recall: float = ANN_TARGET_RECALL) -> Any:
-    """A FAISS ``IndexIVFFlat`` (inner product) with ``nprobe`` tuned to ``target_recall``."""
+def build_ivf(
+    vectors: Any, target_recall: float = ANN_TARGET_RECALL, ids: np.ndarray | None = None
+) -> Any:
+    """A FAISS ``IndexIVFFlat`` (inner product) with ``nprobe`` tuned to ``target_recall``.
+
+    ``vectors`` (an array or :class:`SegmentRows`) are added page by page, labelled by
+    ``ids`` when given (``add_with_ids``: the index can later be updated by id) or by row
+    position; no whole copy is made beyond the one FAISS keeps in its lists.
+    """
+    index = train_ivf(vectors)
+    add_pages(index, vectors, ids)
+    index.nprobe = tune_nprobe(index, vectors, target_recall, ids=ids)
+    return index
+
+
+def train_ivf(vectors: Any) -> Any:
+    """An empty ``IndexIVFFlat`` trained on a sample of ``vectors`` (40 per list)."""
     import faiss
 
     n, d = vectors.shape
@@ -411,26 +506,44 @@ def build_ivf(vectors: np.ndarray, target_recall: float = ANN_TARGET_RECALL) -> 
     quantizer = faiss.IndexFlatIP(d)
     index = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_INNER_PRODUCT)
     rng = np.random.default_rng(0)
-    train = vectors[rng.choice(n, size=min(n, 40 * nlist), replace=False)]
+    sample = np.sort(rng.choice(n, size=min(n, 40 * nlist), replace=False))
     index.cp.min_points_per_centroid = 1
-    index.train(train)
-    index.add(vectors)
-    index.nprobe = tune_nprobe(index, vectors, target_recall)
+    index.train(np.ascontiguousarray(take_rows(vectors, sample)))
     return index
 
 
-def tune_nprobe(index: Any, vectors: np.ndarray, target_recall: float, n_queries: int = 200) -> int:
+def add_pages(index: Any, vectors: Any, ids: np.ndarray | None, page: int = 65536) -> None:
+    """``index.add`` (or ``add_with_ids`` with ``ids``) in pages of ``page`` rows."""
+    n = vectors.shape[0]
+    for start in range(0, n, page):
+        stop = min(start + page, n)
+        block = np.ascontiguousarray(take_rows(vectors, np.arange(start, stop)))
+        if ids is None:
+            index.add(block)
+        else:
+            index.add_with_ids(block, np.ascontiguousarray(ids[start:stop], dtype=np.int64))
+
+
+def tune_nprobe(
+    index: Any,
+    vectors: Any,
+    target_recall: float,
+    n_queries: int = 200,
+    ids: np.ndarray | None = None,
+) -> int:
     """The smallest power-of-two ``nprobe`` whose recall@10 reaches ``target_recall``.
 
     Queries are stored vectors with Gaussian noise (so they are not their own top-1 only).
     """
     n, d = vectors.shape
     rng = np.random.default_rng(1)
-    sample = vectors[rng.choice(n, size=min(n, n_queries), replace=False)]
+    sample = take_rows(vectors, rng.choice(n, size=min(n, n_queries), replace=False))
     noise = rng.standard_normal(sample.shape).astype(np.float32) * (0.5 / np.sqrt(d))
     queries = normalize(sample + noise)
     k = min(10, n)
-    truth, _ = top_k_rows(queries @ vectors.T, k)
+    truth, _ = top_k_rows(scores_of(vectors, queries), k)
+    if ids is not None:  # the index holds these labels: compare labels with labels
+        truth = ids[truth]
     nprobe = 1
     while nprobe < index.nlist:
         index.nprobe = nprobe
@@ -448,3 +561,99 @@ def recall_at_k(found: np.ndarray, truth: np.ndarray) -> float:
         for f, t in zip(found, truth, strict=True)
     ]
     return float(np.mean(hits)) if hits else 0.0
+
+
+class SegmentRows:
+    """Rows spread over several memory-mapped segments, read in place (never copied whole).
+
+    Row ``i`` is row ``row_of[i]`` of ``blocks[block_of[i]]``. Every block is a unit-length
+    float32 matrix (a segment as stored). :func:`scores_of` multiplies each block with the
+    queries where it lies and scatters the scores into row order; :func:`take_rows` gathers
+    only the rows asked for.
+    """
+
+    def __init__(self, blocks: list[np.ndarray], block_of: np.ndarray, row_of: np.ndarray):
+        self.blocks = blocks
+        self.block_of = np.asarray(block_of, dtype=np.int64)
+        self.row_of = np.asarray(row_of, dtype=np.int64)
+        dims = int(blocks[0].shape[1]) if blocks else 0
+        self.shape = (len(self.row_of), dims)
+        self.dtype = np.dtype(np.float32)
+        #: per block: (row positions reading it, its rows they read, whether that is
+        #: every row of the block in order, the positions as a slice when contiguous)
+        self._parts: list[tuple[np.ndarray, np.ndarray, bool, slice | None]] = []
+        for b, block in enumerate(blocks):
+            where = np.flatnonzero(self.block_of == b)
+            rows = self.row_of[where]
+            whole = len(rows) == len(block) and bool(np.array_equal(rows, np.arange(len(block))))
+            span = None
+            if len(where) and where[-1] - where[0] + 1 == len(where):
+                span = slice(int(where[0]), int(where[-1]) + 1)
+            self._parts.append((where, rows, whole, span))
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    @property
+    def nbytes(self) -> int:
+        return int(sum(b.nbytes for b in self.blocks))
+
+    def scores(self, q: np.ndarray) -> np.ndarray:
+        """``(m, n)`` dot products of the queries ``q`` ``(m, d)`` with every row."""
+        out = np.empty((len(q), self.shape[0]), dtype=np.float32)
+        for block, (where, rows, whole, span) in zip(self.blocks, self._parts, strict=True):
+            if not len(where):
+                continue
+            if whole:
+                part = q @ block.T
+            elif len(rows) > len(block) // 2:  # mostly live: scan it all, keep the live rows
+                part = (q @ block.T)[:, rows]
+            else:
+                part = q @ block[rows].T
+            out[:, span if span is not None else where] = part
+        return out
+
+    def take(self, rows: np.ndarray) -> np.ndarray:
+        """The rows at positions ``rows`` (a new array of ``len(rows)`` rows)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        out = np.empty((len(rows), self.shape[1]), dtype=np.float32)
+        blocks, inner = self.block_of[rows], self.row_of[rows]
+        for b in np.unique(blocks):
+            sel = np.flatnonzero(blocks == b)
+            out[sel] = self.blocks[int(b)][inner[sel]]
+        return out
+
+    def array(self) -> np.ndarray:
+        """All rows as one array: the block itself when one block holds them all in order
+        (no copy), else a gathered copy."""
+        if len(self.blocks) == 1 and self._parts[0][2] and self._parts[0][3] is not None:
+            return self.blocks[0]
+        out = self.take(np.arange(self.shape[0]))
+        out.flags.writeable = False
+        return out
+
+
+def scores_of(vectors: Any, q: np.ndarray) -> np.ndarray:
+    """``q @ vectors.T`` for an array or :class:`SegmentRows`."""
+    if isinstance(vectors, SegmentRows):
+        return vectors.scores(q)
+    return q @ vectors.T  # type: ignore[no-any-return]
+
+
+def take_rows(vectors: Any, rows: np.ndarray) -> np.ndarray:
+    """``vectors[rows]`` for an array or :class:`SegmentRows`."""
+    if isinstance(vectors, SegmentRows):
+        return vectors.take(rows)
+    return np.asarray(vectors[rows])
+
+
+def prefix_rows(vectors: Any, d: int, bfloat16: bool = False, page: int = 65536) -> np.ndarray:
+    """The first ``d`` components of every row renormalised (float32, or bfloat16 bit
+    patterns), computed page by page (no float copy of the whole matrix on the way)."""
+    n = vectors.shape[0]
+    out = np.empty((n, d), dtype=np.uint16 if bfloat16 else np.float32)
+    for start in range(0, n, page):
+        stop = min(start + page, n)
+        block = normalize(take_rows(vectors, np.arange(start, stop))[:, :d])
+        out[start:stop] = to_bfloat16(block) if bfloat16 else block
+    return out

@@ -4,8 +4,17 @@ Layout of ``home()/indexes/NAME/``::
 
     index.sqlite     meta (model, fingerprint, chunking, generation), documents, chunks,
                      segments; WAL mode so readers never wait for the writer
-    segments/*.npy   immutable float32 matrices; a chunk row names (segment, row)
-    write.lock       flock held by the one writer
+    segments/*.npy   immutable float32 matrices; a chunk row names (segment, row);
+                     ``*.unit.npy`` rows are unit length (normalised at write time) and are
+                     scanned as mapped; an older ``*.npy`` is normalised when read
+    ann/, bm25/      derived caches keyed by generation (see stores/cache.py)
+    write.lock       flock held by the one writer; cache.lock: the one cache builder
+
+Readers hold, per generation, the chunk ids and where each row's vector lies (segment,
+row), the segments memory-mapped (:class:`~embedlab.stores.dense.SegmentRows`, never
+copied whole), and nothing else: texts and metadata are read from SQLite for the hits
+(:meth:`EmbeddedIndex.get_chunks`), and a filter's rows are selected by SQLite
+(:mod:`embedlab.stores.filter_sql`).
 
 Crash safety comes from the order of writes: a segment file is written, fsynced and
 renamed into place *before* the transaction that references it commits; a document and all
@@ -23,10 +32,11 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from embedlab.bounded import BoundedCache
 from embedlab.errors import IndexDamagedError, IndexNotFoundError, InputError, StoreError
 from embedlab.settings import home
 from embedlab.stores.base import Chunk, Index, IndexStats
@@ -41,6 +51,11 @@ from embedlab.stores.db import (
     damaged,
     read_meta,
 )
+from embedlab.stores.dense import SegmentRows
+from embedlab.vectors import normalize
+
+if TYPE_CHECKING:
+    from embedlab.stores.filters import Filter
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -88,14 +103,22 @@ def exists(name: str) -> bool:
         conn.close()
 
 
+#: a segment file whose name ends so holds unit-length rows (see ``writer.write_segment``).
+UNIT_SUFFIX = ".unit.npy"
+
+
 @dataclass(frozen=True)
 class Snapshot:
-    """Aligned arrays of one committed generation."""
+    """One committed generation: chunk ids (ascending) and their vectors, read in place."""
 
     generation: int
     ids: np.ndarray
-    texts: list[str]
-    vectors: np.ndarray
+    rows: SegmentRows
+
+    @property
+    def vectors(self) -> np.ndarray:
+        """All rows as one matrix (the mapped segment itself when one holds them in order)."""
+        return self.rows.array()
 
 
 Segments = dict[int, tuple[str, int, int]]
@@ -137,52 +160,75 @@ def open_segment(folder: Path, file: str, rows: int, dims: int, name: str = "") 
     return mm
 
 
-def _gather(folder: Path, segs: Segments, seg_col: np.ndarray, row_col: np.ndarray,
-            dims: int, name: str = "") -> np.ndarray:  # fmt: skip
-    """One float32 matrix from (segment, row) pairs, reading segments through mmap."""
-    n = len(seg_col)
-    if n == 0:
-        return np.zeros((0, dims), dtype=np.float32)
+def unit_segment(folder: Path, file: str, rows: int, dims: int, name: str = "") -> np.ndarray:
+    """:func:`open_segment` with unit-length rows: the mapped file itself for a segment
+    written normalised (``*.unit.npy``); a normalised in-memory copy for one written before
+    (the next compaction rewrites it normalised)."""
+    mm = open_segment(folder, file, rows, dims, name)
+    if file.endswith(UNIT_SUFFIX):
+        return mm
+    out = normalize(np.asarray(mm))
+    out.flags.writeable = False
+    return out
+
+
+def segment_rows(folder: Path, segs: Segments, seg_col: np.ndarray, row_col: np.ndarray,
+                 dims: int, name: str = "") -> SegmentRows:  # fmt: skip
+    """The rows named by (segment, row) pairs over the mapped segments, checked against
+    the ``segments`` table (unknown segment, row past its end: damaged)."""
     uniq = np.unique(seg_col)
     missing = [int(s) for s in uniq if int(s) not in segs]
     if missing:
         raise damaged(
             name or folder.name, folder / DB_NAME, f"names unknown segments {missing[:5]}"
         )
-    for s in uniq:
+    blocks: list[np.ndarray] = []
+    block_of = np.empty(len(seg_col), dtype=np.int64)
+    for b, s in enumerate(uniq):
+        where = seg_col == s
         rows = segs[int(s)][1]
-        if int(row_col[seg_col == s].max()) >= rows:
+        top = int(row_col[where].max())
+        if top >= rows:
             raise damaged(
                 name or folder.name,
                 folder / DB_NAME,
-                f"points at row {int(row_col[seg_col == s].max())} of {segs[int(s)][0]}, "
-                f"which has {rows} rows",
+                f"points at row {top} of {segs[int(s)][0]}, which has {rows} rows",
             )
-    if len(uniq) == 1:
-        mm = open_segment(folder, *segs[int(uniq[0])], name)
-        if len(mm) == n and np.array_equal(row_col, np.arange(n)):
-            return mm  # already aligned: zero copy
-    out = np.empty((n, dims), dtype=np.float32)
-    for s in uniq:
-        mm = open_segment(folder, *segs[int(s)], name)
-        where = np.flatnonzero(seg_col == s)
-        out[where] = mm[row_col[where]]
-    out.flags.writeable = False
-    return out
+        blocks.append(unit_segment(folder, *segs[int(s)], name))
+        block_of[where] = b
+    if not blocks:
+        blocks = [np.zeros((0, dims), dtype=np.float32)]
+    return SegmentRows(blocks, block_of, row_col)
 
 
-#: the latest snapshot (and chunk metadata) of each index folder loaded in this process,
-#: shared by all its EmbeddedIndex objects: opening an index per request stays cheap.
-_SNAPSHOTS: dict[str, Snapshot] = {}
-_METADATA: dict[str, tuple[int, list[dict[str, Any]]]] = {}
-_SHARED = threading.Lock()
+def _gather(folder: Path, segs: Segments, seg_col: np.ndarray, row_col: np.ndarray,
+            dims: int, name: str = "") -> np.ndarray:  # fmt: skip
+    """One float32 matrix of unit rows from (segment, row) pairs (compaction reads it; the
+    mapped segment itself when one segment holds them all in order)."""
+    if len(seg_col) == 0:
+        return np.zeros((0, dims), dtype=np.float32)
+    return segment_rows(folder, segs, seg_col, row_col, dims, name).array()
+
+
+#: indexes whose latest snapshot is kept in this process (shared by all EmbeddedIndex
+#: objects of an index, so opening one per request stays cheap).
+SNAPSHOT_CACHE = 16
+#: (folder, created) -> the latest snapshot loaded; ``created`` tells an index dropped
+#: and made again under the same name from the old one.
+_SNAPSHOTS: BoundedCache[tuple[str, str], Snapshot] = BoundedCache(SNAPSHOT_CACHE)
 
 
 def forget(folder: Path) -> None:
-    """Drop the shared snapshot of ``folder`` (when its index is dropped)."""
-    with _SHARED:
-        _SNAPSHOTS.pop(str(folder), None)
-        _METADATA.pop(str(folder), None)
+    """Drop everything this process keeps about the index in ``folder`` (when it is dropped
+    or its creation failed): its snapshot, its dense/ANN structures, its query objects."""
+    import sys
+
+    key = str(folder)
+    _SNAPSHOTS.discard(lambda k: k[0] == key)
+    for module in ("embedlab.stores.cache", "embedlab.stores.local"):
+        loaded = sys.modules.get(module)  # nothing to forget where it was never imported
+        if loaded is not None:
+            loaded.forget(folder)
 
 
 class EmbeddedIndex(Index):
@@ -213,7 +259,7 @@ class EmbeddedIndex(Index):
             self._conn.close()
             raise
         self._snap: Snapshot | None = None
-        self._meta_cache: tuple[int, list[dict[str, Any]]] | None = None
+        self._key = (str(self._folder), str(self._meta.get("created", "")))
         #: the :class:`~embedlab.stores.writer.WriteReport` of the run that returned it.
         self.report: Any = None
 
@@ -242,6 +288,13 @@ class EmbeddedIndex(Index):
     def folder(self) -> Path:
         return self._folder
 
+    @property
+    def cache_key(self) -> tuple[str, str]:
+        """(folder, creation stamp): what in-process caches of this index are keyed by, so
+        an index dropped and created again under the same name is never served the old
+        one's structures."""
+        return self._key
+
     def committed_generation(self) -> int:
         """The generation on disk now (does not refresh the snapshot)."""
         with self._lock:
@@ -258,19 +311,16 @@ class EmbeddedIndex(Index):
         current = self.committed_generation()
         if self._snap is not None and self._snap.generation == current:
             return self._snap
-        key = str(self._folder)
-        with _SHARED:
-            shared = _SNAPSHOTS.get(key)
+        shared = _SNAPSHOTS.get(self._key)
         if shared is not None and shared.generation == current:
             self._snap = shared
             return shared
         for attempt in range(5):
             try:
                 self._snap = self._load()
-                with _SHARED:
-                    old = _SNAPSHOTS.get(key)
-                    if old is None or old.generation <= self._snap.generation:
-                        _SNAPSHOTS[key] = self._snap
+                old = _SNAPSHOTS.get(self._key)
+                if old is None or old.generation <= self._snap.generation:
+                    _SNAPSHOTS.put(self._key, self._snap)
                 return self._snap
             except FileNotFoundError as exc:  # compacted away between reads: retry
                 if attempt == 4:
@@ -290,46 +340,65 @@ class EmbeddedIndex(Index):
             conn.execute("BEGIN")
             try:
                 gen_row = conn.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
-                rows = conn.execute(
-                    "SELECT id, text, segment, row FROM chunks ORDER BY id"
-                ).fetchall()
+                cur = conn.execute("SELECT id, segment, row FROM chunks ORDER BY id")
+                cols = np.array(cur.fetchall(), dtype=np.int64).reshape(-1, 3)
                 segs = read_segments(conn)
             finally:
                 conn.execute("COMMIT")
         generation = int(json.loads(gen_row[0])) if gen_row else 0
-        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        seg_col = np.fromiter((r[2] for r in rows), dtype=np.int64, count=len(rows))
-        row_col = np.fromiter((r[3] for r in rows), dtype=np.int64, count=len(rows))
-        vectors = _gather(self._folder, segs, seg_col, row_col, self.dims, self.name)
-        return Snapshot(generation, ids, [r[1] for r in rows], vectors)
+        ids = np.ascontiguousarray(cols[:, 0])
+        rows = segment_rows(self._folder, segs, cols[:, 1], cols[:, 2], self.dims, self.name)
+        return Snapshot(generation, ids, rows)
+
+    def snapshot(self) -> Snapshot:
+        """The snapshot the views below come from (see :attr:`generation`)."""
+        return self._snapshot()
 
     def chunk_ids(self) -> np.ndarray:
         return self._snapshot().ids
 
     def texts(self) -> list[str]:
-        return self._snapshot().texts
+        """Every chunk's text, aligned with :meth:`chunk_ids` (read from SQLite on each call,
+        not kept: for building a keyword index or an evaluation collection; a query reads
+        its hits with :meth:`get_chunks`)."""
+        return [c.text for c in self._whole()]
 
     def vectors(self) -> np.ndarray:
+        """All vectors as one read-only matrix: the mapped segment itself when one segment
+        holds every row in order, else a gathered copy (queries never need it: they scan
+        the mapped segments through :meth:`Snapshot.rows`)."""
         return self._snapshot().vectors
 
     def metadata(self) -> list[dict[str, Any]]:
+        """Every chunk's ``{"source", "title", **metadata}`` (read from SQLite on each call,
+        not kept; filters are answered by SQLite, see :meth:`filter_rows`)."""
+        return [{"source": c.source, "title": c.title, **c.metadata} for c in self._whole()]
+
+    def _whole(self) -> list[Chunk]:
+        """Every chunk of the snapshot, in row order."""
         snap = self._snapshot()
-        if self._meta_cache is not None and self._meta_cache[0] == snap.generation:
-            return self._meta_cache[1]
-        with _SHARED:
-            shared = _METADATA.get(str(self._folder))
-        if shared is not None and shared[0] == snap.generation:
-            self._meta_cache = shared
-            return shared[1]
         by_id = {c.id: c for c in self._fetch(snap.ids.tolist())}
-        out = []
-        for i in snap.ids.tolist():
-            c = by_id.get(i)
-            out.append({} if c is None else {"source": c.source, "title": c.title, **c.metadata})
-        self._meta_cache = (snap.generation, out)
-        with _SHARED:
-            _METADATA[str(self._folder)] = self._meta_cache
-        return out
+        missing = [int(i) for i in snap.ids if int(i) not in by_id]
+        if missing:
+            raise StoreError(
+                f"Index {self.name!r} has no chunk(s) {missing[:5]}: they were removed by an "
+                "update since this snapshot; read index.generation and read again."
+            )
+        return [by_id[int(i)] for i in snap.ids]
+
+    def filter_rows(self, expr: Filter) -> np.ndarray:
+        """Row positions (ascending) of the snapshot's chunks that pass ``expr``, selected
+        by SQLite (:func:`embedlab.stores.filter_sql.matching_ids`).
+
+        :raises InputError: when the expression reads a field no chunk has.
+        """
+        from embedlab.stores.filter_sql import matching_ids
+
+        snap = self._snapshot()
+        with self._lock:
+            found = matching_ids(self._conn, expr)
+        kept = found[np.isin(found, snap.ids)]  # rows committed after the snapshot: not in it
+        return np.searchsorted(snap.ids, kept).astype(np.int64)
 
     def get_chunks(self, ids: Sequence[int]) -> list[Chunk]:
         wanted = [int(i) for i in ids]
@@ -345,8 +414,8 @@ class EmbeddedIndex(Index):
     def _fetch(self, ids: list[int]) -> list[Chunk]:
         out: list[Chunk] = []
         with self._lock:
-            for start in range(0, len(ids), 900):
-                part = ids[start : start + 900]
+            for start in range(0, len(ids), 30000):
+                part = ids[start : start + 30000]
                 marks = ",".join("?" * len(part))
                 rows = self._conn.execute(
                     "SELECT c.id, c.doc_id, c.text, d.path, c.record, c.seq, c.start_char, "
@@ -412,6 +481,9 @@ __all__ = [
     "SCHEMA_VERSION",
     "SEGMENTS",
     "EmbeddedIndex",
+    "SNAPSHOT_CACHE",
+    "UNIT_SUFFIX",
+    "SegmentRows",
     "Snapshot",
     "check_name",
     "connect",
@@ -420,4 +492,6 @@ __all__ = [
     "open_segment",
     "read_meta",
     "read_segments",
+    "segment_rows",
+    "unit_segment",
 ]

@@ -22,8 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from embedlab.bounded import BoundedCache
 from embedlab.stores.base import Candidates, FirstStage, Index
-from embedlab.stores.dense import DenseIndex
+from embedlab.stores.dense import DenseIndex, scores_of
 from embedlab.stores.filters import Filter, matching_rows
 from embedlab.stores.keyword import KeywordSearch
 
@@ -35,6 +36,10 @@ LazyDense = DenseIndex | Callable[[], DenseIndex]
 LazyKeyword = KeywordSearch | Callable[[], KeywordSearch]
 #: filters whose rows (and restricted dense index) are kept per generation.
 FILTER_CACHE = 8
+#: bytes of vectors the kept restricted dense indexes may hold together (each is a copy
+#: of a small filter's rows; a filter of at least ``ann_threshold`` rows is answered in
+#: place instead: FAISS's id selector, or a scan of the mapped rows, no copy).
+FILTER_BYTES = 256 << 20
 #: indexes whose current-generation first stages are kept in this process.
 INDEX_CACHE = 16
 
@@ -45,7 +50,10 @@ class LocalQueries:
     :param dense: the :class:`DenseIndex` (or a function making it when first needed).
     :param keyword: the :class:`BM25Index` (or a function making it).
     :param ids: the id of each row (``None``: ids are row positions).
-    :param records: a function giving each row's filterable record (needed for filters).
+    :param records: a function giving each row's filterable record (needed for filters
+        unless ``select`` is given).
+    :param select: a function giving the row positions (ascending) a filter matches,
+        answered by the store (the embedded store: SQLite), so no record is read here.
     :param restrict: only these row positions can be returned (applied before ``filter``).
     """
 
@@ -57,12 +65,14 @@ class LocalQueries:
         ids: np.ndarray | None = None,
         records: Callable[[], list[dict[str, Any]]] | None = None,
         restrict: np.ndarray | None = None,
+        select: Callable[[Filter], np.ndarray] | None = None,
     ) -> None:
         self._dense_src, self._keyword_src = dense, keyword
         self._dense: DenseIndex | None = None
         self._keyword: KeywordSearch | None = None
         self.ids = ids
         self._records = records
+        self._select = select
         self.restrict = None if restrict is None else np.asarray(restrict, dtype=np.int64)
         self._rows: OrderedDict[Filter, np.ndarray] = OrderedDict()
         self._subsets: OrderedDict[Filter | None, DenseIndex] = OrderedDict()
@@ -110,12 +120,16 @@ class LocalQueries:
             if hit is not None:
                 self._rows.move_to_end(filter)
                 return hit
-        if self._records is None:
+        if self._select is not None:
+            rows = np.asarray(self._select(filter), dtype=np.int64)
+        elif self._records is None:
             from embedlab.errors import InputError
 
             raise InputError("This source has no metadata to filter on.")
-        rows = matching_rows(self._records(), filter)
-        assert rows is not None
+        else:
+            found = matching_rows(self._records(), filter)
+            assert found is not None
+            rows = found
         if self.restrict is not None:
             rows = np.intersect1d(self.restrict, rows)
         with self._lock:
@@ -131,13 +145,38 @@ class LocalQueries:
             if hit is not None:
                 self._subsets.move_to_end(filter)
                 return hit
+        from embedlab.stores.dense import take_rows
+
         base = self.dense_index()
-        sub = DenseIndex(base.vectors[rows], ann_threshold=len(rows) + 1)
+        sub = DenseIndex(take_rows(base.vectors, rows), ann_threshold=len(rows) + 1)
         with self._lock:
             self._subsets[filter] = sub
-            while len(self._subsets) > FILTER_CACHE:
+            while len(self._subsets) > FILTER_CACHE or (
+                len(self._subsets) > 1
+                and sum(d.vectors.nbytes for d in self._subsets.values()) > FILTER_BYTES
+            ):
                 self._subsets.popitem(last=False)
         return sub
+
+    def _in_place(
+        self, q: np.ndarray, k: int, rows: np.ndarray, stage: FirstStage
+    ) -> tuple[np.ndarray, np.ndarray, str] | None:
+        """A filter of many rows answered without copying them: the ANN index with an id
+        selector (FAISS skips the other rows), or exact scores of the mapped rows kept for
+        ``rows``; ``None`` for a small filter or a Matryoshka/quantized stage (answered on
+        a restricted copy, as before)."""
+        base = self.dense_index()
+        if len(rows) < base.ann_threshold or stage.dims is not None or stage.quantize:
+            return None
+        k = min(k, len(rows))
+        if stage.exact is not True:
+            hits = base.ann(q, k, rows=rows)
+            if not (hits.ids < 0).any():
+                return hits.ids, hits.scores, "ann"
+        from embedlab.vectors import top_k_rows
+
+        order, scores = top_k_rows(scores_of(base.vectors, q)[:, rows], k)
+        return rows[order], scores, "exact"
 
     def _ids(self, positions: np.ndarray) -> np.ndarray:
         return positions if self.ids is None else self.ids[positions]
@@ -154,7 +193,11 @@ class LocalQueries:
         kept), so a closed one is never read."""
         if dense is not None or keyword is not None:
             self._builders = (dense, keyword, generation)
-        self._records = index.metadata
+        select = getattr(index, "filter_rows", None)
+        if select is not None:  # the store answers filters (SQLite): no record read here
+            self._select, self._records = select, None
+        else:
+            self._records = index.metadata
         build_dense, build_keyword, gen = self._builders
         if build_dense is not None:
             self._dense_src = lambda: build_dense(index, gen)
@@ -184,6 +227,10 @@ class LocalQueries:
         stage = stage or FirstStage()
         q = np.atleast_2d(np.asarray(query_vectors, dtype=np.float32))
         rows = self.rows(filter)
+        if rows is not None and self.has_dense:
+            found = self._in_place(q, k, rows, stage)
+            if found is not None:
+                return Candidates(self._ids(found[0]), found[1], found[2])
         dense = self.dense_index() if rows is None else self._restricted(filter, rows)
         if dense.n == 0:
             empty = np.zeros((len(q), 0))
@@ -203,8 +250,7 @@ class LocalQueries:
         return Candidates(self._ids(found.ids), found.scores, "bm25")
 
 
-_LOCK = threading.Lock()
-_LOCAL: OrderedDict[tuple[str, str], tuple[int, LocalQueries]] = OrderedDict()
+_LOCAL: BoundedCache[tuple[str, ...], tuple[int, LocalQueries]] = BoundedCache(INDEX_CACHE)
 
 
 def local_queries(index: Index) -> LocalQueries:
@@ -216,30 +262,36 @@ def local_queries(index: Index) -> LocalQueries:
 
     generation = index.generation
     ids = index.chunk_ids()
-    key = (str(index.name), str(index.folder))
-    with _LOCK:
-        hit = _LOCAL.get(key)
+    own = getattr(index, "cache_key", None)
+    key = tuple(own) if own is not None else (str(index.name), str(index.folder))
+    hit = _LOCAL.get(key)
     if hit is not None and hit[0] == generation:
         local = hit[1]
         if local.ids is ids or (local.ids is not None and np.array_equal(local.ids, ids)):
             local.bind(index)
-            with _LOCK:
-                if key in _LOCAL:
-                    _LOCAL.move_to_end(key)
             return local
     local = LocalQueries(ids=ids)
     local.bind(index, cached_dense, cached_bm25, generation)
-    with _LOCK:
-        _LOCAL[key] = (generation, local)
-        while len(_LOCAL) > INDEX_CACHE:
-            _LOCAL.popitem(last=False)
+    _LOCAL.put(key, (generation, local))
     return local
+
+
+def forget(folder: Any) -> None:
+    """Drop the kept :class:`LocalQueries` of the index in ``folder`` (it was dropped)."""
+    _LOCAL.discard(lambda k: str(folder) in k)
 
 
 def clear() -> None:
     """Forget every kept :class:`LocalQueries` (tests, or after dropping an index)."""
-    with _LOCK:
-        _LOCAL.clear()
+    _LOCAL.clear()
 
 
-__all__ = ["FILTER_CACHE", "INDEX_CACHE", "LocalQueries", "clear", "local_queries"]
+__all__ = [
+    "FILTER_BYTES",
+    "FILTER_CACHE",
+    "INDEX_CACHE",
+    "LocalQueries",
+    "clear",
+    "forget",
+    "local_queries",
+]

@@ -100,18 +100,27 @@ def _fsync_dir(path: Path) -> None:
 
 
 def write_segment(folder: Path, matrix: np.ndarray) -> tuple[str, str]:
-    """Write an immutable float32 segment (tmp file, fsync, rename).
+    """Write an immutable float32 segment (tmp file, fsync, rename), its rows scaled to unit
+    length so readers scan it as it lies on disk (memory-mapped, never normalised again).
+
+    The name says so: ``<uuid>.unit.npy`` (see :data:`UNIT_SUFFIX`); a segment written
+    before vectors were normalised at write time is named ``<uuid>.npy`` and is normalised
+    when read. A zero row stays zero.
 
     :return: its file name and the sha256 of its bytes (recorded at commit, compared by
         ``index check``).
     :raises OSError: when it cannot be written (a disk full...); no file is left behind.
     """
+    from embedlab.stores.embedded import UNIT_SUFFIX
+    from embedlab.vectors import normalize
+
     seg_dir = folder / SEGMENTS
     seg_dir.mkdir(exist_ok=True)
-    name = f"{uuid.uuid4().hex}.npy"
+    name = f"{uuid.uuid4().hex}{UNIT_SUFFIX}"
     tmp = seg_dir / f".{name}.tmp"
     buf = io.BytesIO()
-    np.save(buf, np.ascontiguousarray(matrix, dtype=np.float32), allow_pickle=False)
+    unit = np.ascontiguousarray(normalize(np.asarray(matrix, dtype=np.float32)))
+    np.save(buf, unit, allow_pickle=False)
     data = buf.getbuffer()
     digest = hashlib.sha256(data).hexdigest()
     try:
