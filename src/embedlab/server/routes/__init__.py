@@ -28,6 +28,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "static_lesson",
     "word_lessons",
     "matryoshka_lesson",
+    "chooser",
     "jobs",
     "index_page",
 )

@@ -29,6 +29,7 @@ const PAGES = [
   { id: "train", title: "Train", href: "/static/train.html" },
   { id: "measure", title: "Measure", href: "/static/measure.html" },
   { id: "matryoshka", title: "Matryoshka", href: "/static/matryoshka.html" },
+  { id: "chooser", title: "Choose a model", href: "/static/chooser.html" },
   { id: "search", title: "Search", href: "/static/search.html" },
   { id: "indexes", title: "Index", href: "/static/indexes.html" },
   { id: "ask", title: "Ask", href: "/static/ask.html" },
