@@ -135,10 +135,12 @@ def mine_hard_negatives(
     margin: float = 0.0,
     rank_range: tuple[int, int] = (2, 30),
     per_anchor: int = 1,
+    corpus: Sequence[str] = (),
 ) -> list[MinedNegative]:
     """Mine candidates for each pair; see the module docstring for the rules.
 
     :param rank_range: 1-based ranks (inclusive) a used negative may come from.
+    :param corpus: more documents to mine from besides the pairs' positives (an index's).
     :return: every candidate looked at in the rank range, flagged or not, in pair order;
         :func:`with_negatives` turns the unflagged ones into training triples.
     """
@@ -149,7 +151,7 @@ def mine_hard_negatives(
     lo, hi = rank_range
     if not 1 <= lo <= hi:
         raise InputError(f"The rank range must be 1 <= low <= high, got {rank_range}.")
-    docs = list(dict.fromkeys(p.positive for p in pairs))
+    docs = list(dict.fromkeys([*(p.positive for p in pairs), *corpus]))
     anchors = [p.anchor for p in pairs]
     ids, scores, score = MINERS[method](anchors, docs, hi, model=model, reranker=reranker)
     out: list[MinedNegative] = []

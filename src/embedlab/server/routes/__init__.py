@@ -26,6 +26,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "ask",
     "connect",
     "static_lesson",
+    "lesson_b",
     "word_lessons",
     "matryoshka_lesson",
     "chooser",
