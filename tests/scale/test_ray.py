@@ -185,3 +185,21 @@ def test_an_actor_that_dies_mid_run_leaves_a_complete_index(
     assert cos.min() > 0.9999
     r = CliRunner().invoke(cli, ["index", "check", "dying"])
     assert r.exit_code == 0, r.output
+
+
+def test_ctrl_c_during_a_ray_run_keeps_what_was_committed_and_update_resumes(
+    ray_run: dict[str, Any], minilm: Encoder
+) -> None:
+    info = _ok(ray_run, "ctrl_c")
+    assert info["exit"] != 0, "the driver finished before Ctrl-C: the test proved nothing"
+    assert "KeyboardInterrupt" in info["stderr_tail"]
+    # what was committed before Ctrl-C stays; the rest is left to update
+    assert 0 < info["seen_committed"] <= info["docs_after_interrupt"] < info["files"]
+    assert info["update_indexed"] == info["files"] - info["docs_after_interrupt"]
+    assert info["docs_final"] == info["files"] and info["chunks_final"] == info["files"]
+    r = CliRunner().invoke(cli, ["index", "check", "interrupted"])
+    assert r.exit_code == 0, r.output
+    vecs = _by_text("interrupted")
+    keys = sorted(vecs)
+    local = minilm.embed(keys, role="document")
+    assert _cosines(np.stack([vecs[k] for k in keys]), local).min() > 0.9999

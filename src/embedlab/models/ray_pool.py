@@ -139,9 +139,10 @@ class EncoderActor:
         return self.encoder.embed(texts, role=role)
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
-        """Ray Data batch: ``{"text": [...]}`` in, ``{"text", "vector"}`` out."""
+        """Ray Data batch: ``{"i", "text"}`` in, ``{"i", "vector"}`` out (``i`` puts the
+        rows back in order: batches come back as they finish)."""
         texts = [str(t) for t in batch["text"]]
-        return {"text": batch["text"], "vector": self.embed(texts, "document")}
+        return {"i": batch["i"], "vector": self.embed(texts, "document")}
 
     def pid(self) -> int:
         import os
@@ -287,7 +288,7 @@ def embed_dataset(
     ``actors`` :class:`EncoderActor` s (one model load each), vectors in the input's order.
     """
     ray = connect(address)
-    ds = ray.data.from_items([{"text": t} for t in texts])
+    ds = ray.data.from_items([{"i": i, "text": t} for i, t in enumerate(texts)])
     ds = ds.map_batches(
         EncoderActor,
         fn_constructor_args=(model, options or {}),
@@ -298,10 +299,14 @@ def embed_dataset(
         max_restarts=MAX_RESTARTS,
         max_task_retries=MAX_RESTARTS,
     )
-    ctx = ray.data.DataContext.get_current()
-    ctx.execution_options.preserve_order = True
-    out = [b["vector"] for b in ds.iter_batches(batch_size=None, batch_format="numpy")]
-    return np.concatenate(out).astype(np.float32, copy=False) if out else np.zeros((0, 0))
+    order, parts = [], []
+    for b in ds.iter_batches(batch_size=None, batch_format="numpy"):
+        order.append(b["i"])
+        parts.append(b["vector"])
+    if not parts:
+        return np.zeros((0, 0), dtype=np.float32)
+    matrix = np.concatenate(parts).astype(np.float32, copy=False)
+    return matrix[np.argsort(np.concatenate(order), kind="stable")]
 
 
 def on_ray(

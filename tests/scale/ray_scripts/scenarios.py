@@ -116,4 +116,48 @@ def _actor_dies() -> dict[str, object]:
             "embedded": enc.embedded}  # fmt: skip
 
 
+@scenario("ctrl_c")
+def _ctrl_c() -> dict[str, object]:
+    """SIGINT to a driver in the middle of a Ray run, then ``update`` resumes."""
+    import signal
+    import subprocess
+
+    from embedlab.stores import open_index, update_index
+
+    files = CORPUS.parent / "one-per-file"
+    files.mkdir(exist_ok=True)
+    for i, text in enumerate(TEXTS):
+        (files / f"doc{i:03d}.txt").write_text(text + "\n")
+    driver = Path(__file__).with_name("interrupt_driver.py")
+    proc = subprocess.Popen([sys.executable, str(driver), ADDRESS, str(files)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    committed = 0
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+        try:
+            index = open_index("interrupted")
+            committed = len(index.documents())
+            index.close()
+        except Exception:  # noqa: BLE001 - not created yet
+            continue
+        if committed:
+            break
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    index = open_index("interrupted")
+    docs_after_interrupt = len(index.documents())
+    index.close()
+    enc = RayEncoder("minilm", ADDRESS, batch_size=8, actors=2)
+    report = update_index("interrupted", enc)
+    enc.close()
+    index = open_index("interrupted")
+    out = {"exit": proc.returncode, "stderr_tail": err[-600:], "seen_committed": committed,
+           "docs_after_interrupt": docs_after_interrupt, "files": len(TEXTS),
+           "update_indexed": report.files_indexed, "docs_final": len(index.documents()),
+           "chunks_final": len(index)}  # fmt: skip
+    index.close()
+    return out
+
+
 (OUT / "result.json").write_text(json.dumps(result, indent=1))
