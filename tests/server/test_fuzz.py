@@ -2,7 +2,8 @@
 schema, sent through the ASGI app (no port), a bounded number per operation. No answer may
 be a 5xx, and every answer must match the schema the route declares.
 
-Left out: the long jobs (a map, a grid, the cost timings: each request is seconds of work,
+Left out: the long jobs (a map, a grid, the cost timings, the Matryoshka curve and the
+chooser's measurement: each request is seconds of work,
 they are covered with real inputs in their own tests and by the limits), the word2vec
 explain-engine (it trains a model on first use), the languages panel (it loads a second,
 larger model), the static-model lesson (it distils a model on first use), and chat routes,
@@ -26,6 +27,7 @@ from embedlab.server.config import ServerConfig
 SKIPPED = (
     r"^/lab/maps$|^/lab/evaluate/grid$|^/lab/search/costs$|^/lab/train/word2vec-step$"
     r"|^/lab/languages$|chat|generate|completions|/ask|connect|static-lesson"
+    r"|^/lab/matryoshka$|^/lab/chooser/measure$"  # long jobs: embed a whole collection
 )
 #: examples per operation: enough to cover empty, huge, wrong-typed and unicode inputs.
 EXAMPLES = 10
