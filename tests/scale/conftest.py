@@ -3,6 +3,7 @@ session by the ``milvus-lite`` command the scale extra installs, and stopped at 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -79,3 +80,16 @@ def milvus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=10)
+
+
+def drop_indexes(store: str, embedded: tuple[str, ...] = ()) -> None:
+    """Drop every embedlab index in ``store`` (and the named embedded ones), so the tests
+    that run after these do not see them in index lists."""
+    from embedlab.stores import drop_index
+    from embedlab.stores.milvus_writer import drop_milvus, milvus_indexes
+
+    for name, _coll in milvus_indexes(store):
+        drop_milvus(name, store)
+    for name in embedded:
+        with contextlib.suppress(Exception):  # already gone
+            drop_index(name)

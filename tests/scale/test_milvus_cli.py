@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from embedlab.errors import IndexNotFoundError
 from embedlab.models import Encoder
 from embedlab.stores import create_index, open_index, update_index
 from embedlab.stores.milvus import MilvusIndex, connect
+from tests.scale.conftest import drop_indexes
 from tests.stores.store_helpers import write_news
 
 #: the killed create: rows are upserted 8 at a time so the kill lands between batches.
@@ -31,6 +33,12 @@ w.BATCH = 8
 from embedlab.cli.main import cli
 cli(["index", "create", sys.argv[1], *sys.argv[3:], "--store", sys.argv[2], "-q"])
 """
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _drop_after(milvus: str) -> Iterator[None]:
+    yield
+    drop_indexes(milvus, ("killed-clean",))
 
 
 def _rows(index: Any) -> set[tuple[str, int, int, str]]:

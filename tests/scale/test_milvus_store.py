@@ -3,6 +3,8 @@ every first stage, BM25, hybrid and filters against the embedded store on the sa
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pytest
 
@@ -17,7 +19,7 @@ from embedlab.errors import (
 from embedlab.models import Encoder
 from embedlab.stores import And, Eq, FirstStage, In, Or, create_index, open_index
 from embedlab.stores.milvus import MilvusIndex, to_expression
-from tests.scale.conftest import free_port
+from tests.scale.conftest import drop_indexes, free_port
 from tests.scale.scale_helpers import keys, recall
 from tests.stores.store_helpers import write_news
 
@@ -34,6 +36,12 @@ STAGES = [
     FirstStage(quantize="binary"),
     FirstStage(quantize="int8"),
 ]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _drop_after(milvus: str) -> Iterator[None]:
+    yield
+    drop_indexes(milvus, ("scale-pair-embedded",))
 
 
 @pytest.fixture(scope="module")

@@ -86,7 +86,7 @@ PAGE = 1000
 #: from this many rows on the dense stage is approximate by default (as the embedded store).
 ANN_THRESHOLD = 50_000
 #: fraction of the IVF lists probed by the approximate stage.
-ANN_PROBE_SHARE = 0.25
+ANN_PROBE_SHARE = 0.375
 
 
 def is_milvus(store: str | None) -> bool:
@@ -522,7 +522,9 @@ class MilvusIndex(Index):
     def stats(self) -> IndexStats:
         props = self._refresh()
         n = self.count()
-        sources = {str(r["source"]) for page in self._iterate(["source"]) for r in page}
+        documents = props.get("documents")
+        if documents is None:  # not recorded: count the files
+            documents = len({str(r["source"]) for page in self._iterate(["source"]) for r in page})
         try:
             st = self._q("get_collection_stats", self.client.get_collection_stats, self.collection)
             rows = int(st.get("row_count", n))
@@ -540,7 +542,7 @@ class MilvusIndex(Index):
             model=str(props["model"]),
             fingerprint=str(props["fingerprint"]),
             dims=self.dims,
-            documents=len(sources),
+            documents=int(documents),
             chunks=n,
             bytes_on_disk=rows * per_row,  # the vectors' share; Milvus keeps the rest
             generation=int(props.get("generation", 0)),

@@ -292,6 +292,11 @@ class MilvusWriter:
             self.report.chunks_removed += len(gone.ids)
         self.report.seconds = time.perf_counter() - t0
 
+    @property
+    def documents(self) -> int:
+        """Files that have rows after :meth:`sync`."""
+        return self.report.files_indexed + self.report.files_unchanged
+
     def _file(self, path: Path, old: _Existing | None) -> None:
         try:
             st = path.stat()
@@ -388,13 +393,16 @@ class MilvusWriter:
             call(self.store, "delete", self.client.delete, self.coll, ids=part)
 
 
-def _commit(client: Any, store: str, coll: str, props: dict[str, Any], fields: set[str]) -> None:
+def _commit(
+    client: Any, store: str, coll: str, props: dict[str, Any], fields: set[str], documents: int
+) -> None:
     """The commit marker, written last: a new generation, the fields filters can read."""
     gen = max(int(props.get("generation", 0)) + 1, time.time_ns() // 1_000_000)
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     call(store, "flush", client.flush, coll)
     write_properties(client, store, coll, {
         "fields": sorted(fields), "updated": now, "generation": gen, "committed": gen,
+            "documents": documents,
     })  # fmt: skip
 
 
@@ -471,7 +479,7 @@ def create_milvus(
     report = WriteReport(skipped=list(skipped))
     writer = MilvusWriter(client, store, coll, props, encoder, report, progress)
     writer.sync(readable)
-    _commit(client, store, coll, props, writer.fields)
+    _commit(client, store, coll, props, writer.fields, writer.documents)
     index = MilvusIndex(name, store)
     index.report = report
     return index
@@ -494,7 +502,7 @@ def update_milvus(
     report = WriteReport(skipped=list(skipped))
     writer = MilvusWriter(client, store, coll, props, encoder, report, progress)
     writer.sync(files)
-    _commit(client, store, coll, props, writer.fields)
+    _commit(client, store, coll, props, writer.fields, writer.documents)
     remember(name, store)
     return report
 
