@@ -159,11 +159,13 @@ class DenseIndex:
             c = candidates or default_candidates(k, quantize, dims, self.dims)
             return self._two_stage(q, k, dims, quantize, c)
         use_ann = (self.n >= self.ann_threshold) if exact is None else not exact
-        return self.ann(q, k) if use_ann else self.exact(q, k)
+        return self._ann(q, k) if use_ann else self._exact(q, k)
 
     def exact(self, query: np.ndarray, k: int = 10) -> DenseHits:
         """Brute force: ``vectors @ q`` and argpartition."""
-        q = self._queries(query)
+        return self._exact(self._queries(query), k)
+
+    def _exact(self, q: np.ndarray, k: int) -> DenseHits:
         ids, scores = top_k_rows(scores_of(self.vectors, q), k)
         return DenseHits(ids, scores, "exact")
 
@@ -175,9 +177,11 @@ class DenseIndex:
             raised by ``ceil(1/sqrt(share))`` (at most 8x) since a filtered neighbour lies
             farther out; nothing is copied.
         """
+        return self._ann(self._queries(query), k, rows)
+
+    def _ann(self, q: np.ndarray, k: int, rows: np.ndarray | None = None) -> DenseHits:
         import faiss
 
-        q = self._queries(query)
         index = self.ann_index()
         if rows is None:
             scores, labels = index.search(q, min(k, self.n))
@@ -622,6 +626,14 @@ class SegmentRows:
             sel = np.flatnonzero(blocks == b)
             out[sel] = self.blocks[int(b)][inner[sel]]
         return out
+
+    def astype(self, dtype: Any) -> np.ndarray:
+        """All rows as a new array of ``dtype`` (a whole copy, for callers that want one)."""
+        return self.array().astype(dtype)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        out = self.array()
+        return out if dtype is None else out.astype(dtype)
 
     def array(self) -> np.ndarray:
         """All rows as one array: the block itself when one block holds them all in order
