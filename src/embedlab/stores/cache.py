@@ -16,7 +16,7 @@ from embedlab.stores.dense import DenseIndex
 from embedlab.stores.keyword import BM25Index, KeywordSearch
 
 _LOCK = threading.Lock()
-_BM25: dict[tuple[str, str], tuple[int, KeywordSearch]] = {}
+_BM25: dict[tuple[str, ...], tuple[int, KeywordSearch]] = {}
 
 
 def _key(index: Any) -> tuple[str, str]:
@@ -130,7 +130,7 @@ def cached_bm25(index: Any, generation: int) -> KeywordSearch:
 
     from embedlab.stores.fulltext import FullTextIndex, open_keyword, store_fetch
 
-    key = _key(index)
+    key = cache_key(index)  # an index dropped and made again never catches up from the old
     with _LOCK:
         hit = _BM25.get(key)
         if hit is not None and hit[0] == generation:
