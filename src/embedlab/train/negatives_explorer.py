@@ -86,7 +86,7 @@ def explore_negatives(
     positive: str | None = None,
     *,
     method: str = "dense",
-    margin: float = 0.05,
+    margin: float = 0.1,
     rank_range: tuple[int, int] = (1, 10),
 ) -> NegativesView:
     """Mine hard negatives for ``query`` among ``documents`` (see the module docstring).

@@ -78,7 +78,7 @@ class NegativesBody(BaseModel):
         default=None, description="The query's relevant text; empty: the top document."
     )
     method: Literal["dense", "bm25"] = "dense"
-    margin: float = Field(default=0.05, ge=0, le=10)
+    margin: float = Field(default=0.1, ge=0, le=10)
     rank_low: int = Field(default=1, ge=1, le=100)
     rank_high: int = Field(default=10, ge=1, le=100)
 
