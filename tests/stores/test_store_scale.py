@@ -149,6 +149,37 @@ def test_incremental_ann_equals_a_rebuild(home: Path) -> None:
     assert after.ids.tolist() == exact.ids.tolist()
 
 
+def test_a_small_update_is_served_from_the_file_plus_a_delta(home: Path) -> None:
+    index = _make("delta", 3000)
+    q = _vectors(9000, 9010)
+    index.search(q, 10, stage=FirstStage(exact=False))
+    g1 = index.generation
+    new = _vectors(3000, 3020)
+    add_chunks("delta", new)
+    gone = list(range(2, 3001, 300))
+    remove_chunks("delta", gone)
+    probe = np.vstack([q, new[:3]])
+    hits = index.search(probe, 10, stage=FirstStage(exact=False))
+    assert _ann_files(index) == [f"gen-{g1}.faiss", f"gen-{g1}.ids.npy", f"gen-{g1}.json"]
+    assert not set(hits.ids.ravel().tolist()) & set(gone)  # removed ids skipped by FAISS
+    ids = index.chunk_ids()
+    assert hits.ids[10:, 0].tolist() == ids[-20:][:3].tolist()  # added rows found exactly
+    _all_lists(index)
+    exact = index.search(probe, 10, stage=FirstStage(exact=True))
+    found = index.search(probe, 10, stage=FirstStage(exact=False))
+    assert found.ids.tolist() == exact.ids.tolist()
+    np.testing.assert_allclose(found.scores, exact.scores, atol=1e-5)
+    dense = local_queries(index).dense_index()
+    dense.ann_threshold = 200
+    try:
+        expr = Eq("part", "3")
+        a = index.search(probe, 10, filter=expr, stage=FirstStage(exact=False))
+        b = index.search(probe, 10, filter=expr, stage=FirstStage(exact=True))
+        assert a.ids.tolist() == b.ids.tolist()
+    finally:
+        dense.ann_threshold = 50_000
+
+
 def test_drift_retrains_the_centroids(home: Path) -> None:
     from embedlab.stores import ann as ann_mod
 

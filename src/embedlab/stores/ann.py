@@ -58,6 +58,12 @@ MIN_DRIFT_ROWS = 1000
 GROWTH_LIMIT = 2.0
 #: rows sampled to measure the distance to the centroids at training.
 DRIFT_SAMPLE = 20_000
+#: a generation at most this many rows (added + removed) from the newest file on disk, and
+#: at most :data:`DELTA_SHARE` of the rows, is served from that file plus a delta: the
+#: removed ids skipped by FAISS (an id selector), the added rows scanned exactly; nothing
+#: is written, so the first query after a small update does not rewrite the whole index.
+DELTA_ROWS = 10_000
+DELTA_SHARE = 0.05
 
 
 @dataclass
@@ -95,11 +101,15 @@ class AnnState:
 
 @dataclass
 class Ann:
-    """An open ANN index and its state."""
+    """An open ANN index and its state; ``added`` (row positions of the current rows) and
+    ``removed`` (labels) are the delta from the file's generation when it serves a newer
+    one (see :data:`DELTA_ROWS`)."""
 
     index: Any
     state: AnnState
     mapped: bool
+    added: np.ndarray | None = None
+    removed: np.ndarray | None = None
 
 
 def _paths(base: Path, generation: int) -> tuple[Path, Path, Path]:
@@ -258,6 +268,9 @@ def open_ann(folder: Path, generation: int, ids: np.ndarray, rows: Any) -> Ann:
     found = load(base, generation, ids, mmap=True)
     if found is not None:
         return found
+    delta = _delta(base, generation, ids)
+    if delta is not None:
+        return delta
     with cache_lock(base) as locked:
         found = load(base, generation, ids, mmap=True)  # another process made it meanwhile
         if found is not None:
@@ -271,6 +284,28 @@ def open_ann(folder: Path, generation: int, ids: np.ndarray, rows: Any) -> Ann:
             return ann  # served from memory; the next process tries again
     mapped = load(base, generation, ids, mmap=True)
     return mapped if mapped is not None else ann
+
+
+def _delta(base: Path, generation: int, ids: np.ndarray) -> Ann | None:
+    """The newest older file, mapped, with the delta to ``ids`` when it is small enough."""
+    if not base.is_dir():
+        return None
+    gens = sorted({_generation(p.name) for p in base.glob("gen-*.faiss")}, reverse=True)
+    for g in (g for g in gens if 0 <= g < generation):
+        old_ids = _held(base, g)
+        if old_ids is None:
+            continue
+        removed = np.setdiff1d(old_ids, ids, assume_unique=True)
+        added = np.setdiff1d(ids, old_ids, assume_unique=True)
+        if len(added) + len(removed) > min(DELTA_ROWS, DELTA_SHARE * len(ids)):
+            return None
+        found = load(base, g, old_ids, mmap=True)
+        if found is None:
+            continue
+        found.added = np.searchsorted(ids, added).astype(np.int64)
+        found.removed = removed
+        return found
+    return None
 
 
 def _updated_or_built(base: Path, generation: int, ids: np.ndarray, rows: Any) -> Ann:
@@ -302,6 +337,8 @@ def _updated_or_built(base: Path, generation: int, ids: np.ndarray, rows: Any) -
 
 
 __all__ = [
+    "DELTA_ROWS",
+    "DELTA_SHARE",
     "DRIFT_LIMIT",
     "GROWTH_LIMIT",
     "MIN_DRIFT_ROWS",

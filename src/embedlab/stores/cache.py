@@ -73,8 +73,16 @@ def _store_dense(index: Any, snap: Any) -> DenseIndex:
         snap.rows,
         unit=True,
         ann_ids=snap.ids,
-        ann_loader=lambda: open_ann(folder, generation, snap.ids, snap.rows).index,
+        ann_loader=lambda: _loaded(open_ann(folder, generation, snap.ids, snap.rows)),
     )
+
+
+def _loaded(ann: Any) -> Any:
+    """What :class:`DenseIndex` takes from its loader: the index, with the delta when the
+    file serves a newer generation."""
+    if ann.added is None and ann.removed is None:
+        return ann.index
+    return ann.index, ann.added, ann.removed
 
 
 def forget(folder: Path) -> None:

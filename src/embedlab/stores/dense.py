@@ -183,19 +183,45 @@ class DenseIndex:
         import faiss
 
         index = self.ann_index()
-        if rows is None:
-            scores, labels = index.search(q, min(k, self.n))
-        else:
+        added, removed = self._cache.get("ann_added"), self._cache.get("ann_removed")
+        keep: list[Any] = []  # selectors (and their bitmaps) live until the search is done
+        selector = None
+        nprobe = int(index.nprobe)
+        want = min(k, self.n if rows is None else len(rows))
+        if rows is not None:
             selector, bits = self._selector(rows)
+            keep += [selector, bits]
             share = max(len(rows) / max(self.n, 1), 1e-9)
-            factor = min(8, int(np.ceil(1 / np.sqrt(share))))
+            nprobe = int(min(index.nlist, nprobe * min(8, int(np.ceil(1 / np.sqrt(share))))))
+        if removed is not None and len(removed):
+            batch = faiss.IDSelectorBatch(removed)
+            gone = faiss.IDSelectorNot(batch)
+            keep += [batch, gone]
+            selector = gone if selector is None else faiss.IDSelectorAnd(selector, gone)
+            keep.append(selector)
+        if selector is None:
+            scores, labels = index.search(q, want)
+        else:
             params: Any = faiss.SearchParametersIVF()
             params.sel = selector
-            params.nprobe = int(min(index.nlist, index.nprobe * factor))
-            scores, labels = index.search(q, min(k, len(rows)), params=params)
-            del bits  # the bitmap lived as long as the search needed it
+            params.nprobe = nprobe
+            scores, labels = index.search(q, want, params=params)
         ids = self._rows_of(labels.astype(np.int64))
-        return DenseHits(ids, scores.astype(np.float32), "ann")
+        scores = scores.astype(np.float32)
+        if added is not None and len(added):
+            extra = added if rows is None else added[np.isin(added, rows)]
+            if len(extra):
+                vecs = self._cache.get("ann_added_vectors")
+                if vecs is None or len(vecs) != len(added):
+                    vecs = self._cache["ann_added_vectors"] = take_rows(self.vectors, added)
+                part = q @ (vecs if rows is None else vecs[np.isin(added, rows)]).T
+                ids = np.hstack([ids, np.broadcast_to(extra, (len(q), len(extra)))])
+                scores = np.hstack([np.where(ids[:, : scores.shape[1]] < 0, -np.inf, scores), part])
+                order, scores = top_k_rows(scores, want)
+                ids = np.take_along_axis(ids, order, axis=1)
+                scores = scores.astype(np.float32)
+        del keep
+        return DenseHits(ids, scores, "ann")
 
     def _selector(self, rows: np.ndarray) -> tuple[Any, np.ndarray]:
         """An ``IDSelectorBitmap`` admitting the labels of ``rows`` (and the bitmap, which
@@ -229,7 +255,10 @@ class DenseIndex:
         """The FAISS IVF index, built and tuned on first use."""
         if "ann" not in self._cache:
             if self.ann_loader is not None:
-                self._cache["ann"] = self.ann_loader()
+                got = self.ann_loader()
+                if isinstance(got, tuple):  # (index, added rows, removed labels)
+                    got, self._cache["ann_added"], self._cache["ann_removed"] = got
+                self._cache["ann"] = got
             else:
                 self._cache["ann"] = build_ivf(self.vectors, ids=self.ann_ids)
         return self._cache["ann"]
