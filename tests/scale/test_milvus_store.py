@@ -226,3 +226,31 @@ def test_server_without_bm25_falls_back(milvus: str, minilm: Encoder) -> None:
     )
     with pytest.raises(BM25UnavailableError, match="fused with Milvus' dense"):
         m.hybrid("offside rule", minilm.embed(["offside rule"], role="query"), 5)
+
+
+def test_web_search_page_over_milvus(pair, minilm: Encoder) -> None:
+    """The Search page's routes open the Milvus index by name like any other; the dense
+    scores they show are the cosines of the query and each chunk, recomputed here."""
+    import httpx
+
+    from embedlab.server.app import create_app
+    from tests.conftest import run_async
+
+    async def calls() -> tuple[list[str], dict, dict]:
+        transport = httpx.ASGITransport(app=create_app())
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
+            names = [i["name"] for i in (await c.get("/lab/search/indexes")).json()["indexes"]]
+            body = {"index": "scale_pair", "query": QUERIES[1], "k": 5, "mode": "dense"}
+            dense = await c.post("/lab/search", json=body)
+            assert dense.status_code == 200, dense.text
+            hybrid = await c.post("/lab/search", json={**body, "mode": "hybrid"})
+            assert hybrid.status_code == 200, hybrid.text
+            return names, dense.json(), hybrid.json()
+
+    names, dense, hybrid = run_async(calls)
+    assert "scale_pair" in names
+    hits = dense["result"]["hits"]
+    q = minilm.embed([QUERIES[1]], role="query")[0]
+    d = minilm.embed([h["chunk"]["text"] for h in hits], role="document")
+    np.testing.assert_allclose([h["score"] for h in hits], d @ q, atol=1e-4)
+    assert "offside" in hybrid["result"]["hits"][0]["chunk"]["text"].lower()
