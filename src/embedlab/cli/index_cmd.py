@@ -27,11 +27,11 @@ SHOW_SKIPPED = 50
 def ray_options(f: Any) -> Any:
     """``--ray ADDRESS``, ``--ray-batch``, ``--ray-actors``: embed on a running Ray cluster."""
     f = click.option(
-        "--ray-actors", default=DEFAULT_ACTORS, show_default=True,
+        "--ray-actors", type=click.IntRange(min=1), default=DEFAULT_ACTORS, show_default=True,
         help="With --ray: encoder actors on the cluster (one CPU and one model load each).",
     )(f)  # fmt: skip
     f = click.option(
-        "--ray-batch", default=DEFAULT_BATCH, show_default=True,
+        "--ray-batch", type=click.IntRange(min=1), default=DEFAULT_BATCH, show_default=True,
         help="With --ray: texts per actor call.",
     )(f)  # fmt: skip
     return click.option(

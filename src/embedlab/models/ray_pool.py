@@ -257,9 +257,9 @@ class RayEncoder(Encoder):
             parts = ray.get(refs)
         except ray.exceptions.RayActorError as exc:
             raise RayClusterError(
-                f"An encoder actor on the Ray cluster at {self.address!r} died "
-                f"{self.max_restarts + 1} time(s) on the same batch ({type(exc).__name__}); "
-                "nothing of this batch was written. Check the workers' logs "
+                f"An encoder actor on the Ray cluster at {self.address!r} died more than "
+                f"{self.max_restarts} time(s) ({type(exc).__name__}); nothing of this call "
+                "was written. Check the workers' logs "
                 "(/tmp/ray/session_latest/logs) and run 'embedlab index update' to resume."
             ) from None
         except KeyboardInterrupt:
