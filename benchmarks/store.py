@@ -10,12 +10,13 @@ model: the vectors are synthetic), then, each in a fresh process with the caches
   200 queries, one thread), recall@10 against exact search;
 - filtered query (``part=3``: 10 % of the rows) vs unfiltered: the first (SQLite selects the
   rows) and the p50 of the repeated ones, and its recall@10 against the exact filtered answer;
-- first query after adding one chunk (a new generation: the IVF is updated by id, not
-  rebuilt), and after removing 1 % of the chunks.
+- first query after adding one chunk (a new generation: served from the IVF file plus a
+  delta), after removing 1 % of the chunks, and after adding 6 % (the IVF file updated by
+  id: ``remove_ids``/``add_with_ids``, written again).
 
     .venv/bin/python benchmarks/store.py --sizes 100000,1000000
 
-Vectors: 2,000 Gaussian clusters (noise of norm 0.6 around unit centres), normalised; queries:
+Vectors: 2,000 Gaussian clusters (noise of norm 1.0 around unit centres), normalised; queries:
 stored vectors plus noise. The home is a temporary folder (``--keep`` keeps it).
 """
 
@@ -46,7 +47,7 @@ def synthetic(n: int, seed: int = 0, start: int = 0) -> np.ndarray:
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
     rng = np.random.default_rng(seed * 1_000_003 + start)
     which = rng.integers(0, CLUSTERS, size=n)
-    x = centres[which] + rng.standard_normal((n, DIMS)).astype(np.float32) * (0.6 / np.sqrt(DIMS))
+    x = centres[which] + rng.standard_normal((n, DIMS)).astype(np.float32) * (1.0 / np.sqrt(DIMS))
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     return x.astype(np.float32)
 
@@ -300,6 +301,14 @@ def run(n: int, home: Path) -> None:
     print(
         f"after removing 1 % ({n // 100:,} chunks): open + first query "
         f"{removed['open_first_query_s']:.2f} s, ann: {ann_state(folder)}"
+    )
+    grow = max(n * 6 // 100, 1)
+    add_chunks(name, synthetic(grow, seed=11, start=n))
+    grown = probe(name, "first", qpath, env)
+    print(
+        f"after adding 6 % ({grow:,} chunks, past the delta: the file is updated by id and "
+        f"rewritten): open + first query {grown['open_first_query_s']:.2f} s, peak "
+        f"{gb(grown['memory']['VmHWM'])}, ann: {ann_state(folder)}"
     )
     shutil.rmtree(folder)
 

@@ -236,13 +236,15 @@ class DenseIndex:
         return faiss.IDSelectorBitmap(len(bits), faiss.swig_ptr(bits)), bits
 
     def _rows_of(self, labels: np.ndarray) -> np.ndarray:
-        """Row positions of ANN labels (-1, a slot FAISS could not fill, stays -1)."""
+        """Row positions of ANN labels (-1, a slot FAISS could not fill, stays -1). The
+        index holds exactly :attr:`ann_ids` (checked when it is opened; removed ids are
+        skipped by a selector), so every other label is found."""
         if self.ann_ids is None:
             return labels
         pos = np.searchsorted(self.ann_ids, labels)
-        pos = np.minimum(pos, max(self.n - 1, 0))
-        ok = (labels >= 0) & (self.ann_ids[pos] == labels) if self.n else labels < -1
-        return np.where(ok, pos, -1).astype(np.int64)
+        if labels.size and labels.min() < 0:
+            pos[labels < 0] = -1
+        return pos
 
     def bytes_per_vector(self, dims: int | None = None, quantize: str | None = None) -> int:
         """Bytes the first stage reads per vector for this choice (a Matryoshka prefix

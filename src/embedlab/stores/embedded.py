@@ -29,7 +29,7 @@ import json
 import re
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -281,9 +281,8 @@ def forget(folder: Path) -> None:
     """Drop everything this process keeps about the index in ``folder`` (when it is dropped,
     its creation failed, or its rows were edited outside the writer): its snapshot, its
     cached row locations on disk, its dense/ANN structures, its query objects."""
-    import sys
-
     import shutil
+    import sys
 
     key = str(folder)
     _SNAPSHOTS.discard(lambda k: k[0] == key)
@@ -452,6 +451,17 @@ class EmbeddedIndex(Index):
 
     def chunk_ids(self) -> np.ndarray:
         return self._snapshot().ids
+
+    def iter_vectors(self, batch: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Pages of ``(chunk ids, vectors)`` read from the mapped segments (a page at a
+        time: the whole matrix is never gathered)."""
+        if batch < 1:
+            raise InputError(f"batch must be at least 1, got {batch}.")
+        self.generation  # noqa: B018 - refreshes the snapshot
+        snap = self._snapshot()
+        for start in range(0, len(snap.ids), batch):
+            stop = min(start + batch, len(snap.ids))
+            yield snap.ids[start:stop], snap.rows.take(np.arange(start, stop))
 
     def texts(self) -> list[str]:
         """Every chunk's text, aligned with :meth:`chunk_ids` (read from SQLite on each call,
