@@ -1,6 +1,12 @@
 """Time to map 20,000 and 100,000 points with each method, against the libraries called directly.
 
-Run: ``.venv/bin/python benchmarks/map.py [--sizes 20000 100000] [--methods pca umap tsne]``
+Run: ``.venv/bin/python benchmarks/map.py [--sizes 20000 100000] [--methods pca umap tsne]
+[--figure]``
+
+``--figure`` also times the map in headless Chromium at each size: the figure JSON drawn with
+``Plotly.newPlot`` (the old path), and the Map page itself against a real server (compact
+points as base64 typed arrays: bytes, time to first paint, hover), with the figure JSON
+fetched and drawn in the same page as the baseline.
 
 Data: synthetic clustered vectors shaped like sentence embeddings (384 dims, 50 Gaussian
 topics, unit-normalised). For every size and method it times
@@ -128,6 +134,110 @@ def figure_timing(m: Any) -> str:
     return out + f", Chromium newPlot {ms / 1000:.1f} s, hover {hover_ms:.0f} ms"
 
 
+def page_timing(m: Any) -> str:
+    """The Map page itself at this size, in headless Chromium against a real server: the
+    bytes it fetches and its time to first paint (navigation to the map drawn) with the
+    compact points (base64 typed arrays), against the same map fetched as a Plotly figure's
+    JSON and drawn with ``Plotly.newPlot`` in the same page (the baseline); then hover: the
+    time one ``Plotly.Fx.hover`` takes, and from hover to the point's text on the page."""
+    import socket
+    import threading
+    from pathlib import Path
+
+    import uvicorn
+
+    from embedlab.server.app import create_app
+    from embedlab.server.routes.maps import MapState
+
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        return "no Chromium at /usr/bin/chromium: page not timed"
+    from playwright.sync_api import sync_playwright
+
+    app = create_app()
+    app.state.maps = MapState()
+    map_id = f"bench:{m.key[:12]}"
+    app.state.maps.maps.put(map_id, (m, None))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        import httpx
+
+        compact_bytes = len(httpx.get(f"{base}/lab/maps/{map_id}", timeout=300).content)
+        figure_bytes = len(
+            httpx.post(
+                f"{base}/lab/maps/{map_id}/figure", json={"color_by": "cluster"}, timeout=300
+            ).content
+        )
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(chromium), args=["--no-sandbox"])
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{base}/static/map.html?map={map_id}")
+            page.wait_for_selector("#map[data-ready]", timeout=300_000)
+            paint_ms = page.evaluate("() => window.mapPainted")
+            hover_ms = page.evaluate(
+                """() => { const gd = document.getElementById('map'); const t = performance.now();
+                for (let i = 0; i < 20; i++) Plotly.Fx.hover(gd, {xpx: 300 + 20 * i, ypx: 300});
+                return (performance.now() - t) / 20; }"""
+            )
+            fetch_ms = page.evaluate("() => window.mapPainted - window.mapFetchStart")
+            # a real mouse over real points (the first trace's), until the page shows the text
+            spots = page.evaluate(
+                """() => { const gd = document.getElementById('map'); const t = gd._fullData[0];
+                const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+                const box = gd.querySelector('.nsewdrag').getBoundingClientRect();
+                const step = Math.floor(t.x.length / 10);
+                return [...Array(10).keys()].map((i) => [box.left + xa.l2p(t.x[step * i]),
+                  box.top + ya.l2p(t.y[step * i]), t.customdata[step * i]]); }"""
+            )
+            waits = []
+            for x, y, row in spots:
+                page.mouse.move(x - 40, y - 40)
+                start = time.perf_counter()
+                page.mouse.move(x, y)
+                try:
+                    page.wait_for_function(
+                        "() => document.getElementById('hovered').dataset.row !== undefined"
+                        f" && document.getElementById('hovered').dataset.row === '{row}'",
+                        timeout=5000,
+                    )
+                except Exception:  # another point under the mouse: not counted
+                    continue
+                waits.append(1000 * (time.perf_counter() - start))
+            text_ms = float(np.median(waits)) if waits else float("nan")
+            base_ms = page.evaluate(
+                """async (id) => { const t = performance.now();
+                const r = await fetch(`/lab/maps/${encodeURIComponent(id)}/figure`, {method: 'POST',
+                  headers: {'Content-Type': 'application/json'}, body: '{"color_by": "cluster"}'});
+                const f = (await r.json()).figure; const d = document.createElement('div');
+                d.style = 'width:1200px;height:760px'; document.body.append(d);
+                await Plotly.newPlot(d, f.data, f.layout); const ms = performance.now() - t;
+                const h = performance.now();
+                for (let i = 0; i < 20; i++) Plotly.Fx.hover(d, {xpx: 300 + 20 * i, ypx: 300});
+                return [ms, (performance.now() - h) / 20]; }""",
+                map_id,
+            )
+            browser.close()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    return (
+        f"Map page: {compact_bytes / 1e6:.1f} MB fetched, first paint {paint_ms / 1000:.2f} s "
+        f"from navigation ({fetch_ms / 1000:.2f} s from the map's fetch to drawn), hover "
+        f"{hover_ms:.0f} ms, mouse to the point's text shown {text_ms:.0f} ms (median of "
+        f"{len(waits)}) | baseline figure JSON {figure_bytes / 1e6:.1f} MB, fetch + newPlot "
+        f"{base_ms[0] / 1000:.2f} s, hover {base_ms[1]:.0f} ms | bytes "
+        f"{figure_bytes / compact_bytes:.1f}x fewer, fetch-to-paint {base_ms[0] / fetch_ms:.1f}x"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[20_000, 100_000])
@@ -192,6 +302,7 @@ def main() -> None:
         )
         if args.figure:
             print(f"{n:>7}  {figure_timing(second)}", flush=True)
+            print(f"{n:>7}  {page_timing(second)}", flush=True)
         rows.append(
             (
                 f"{n:,}",

@@ -20,7 +20,9 @@ from embedlab.figures.maps import map_figure, title_of
 from embedlab.maps.build import CorpusMap, QueryPlacement, build_map
 from embedlab.maps.projection import METHODS
 from embedlab.maps.sources import Corpus, corpus_from_texts, demo_corpus, index_corpus
+from embedlab.maps.view import compact, search_text
 from embedlab.server.access import policy_of
+from embedlab.server.jobs import Job, start_job
 from embedlab.server.limits import check_count, limits_of, long_job
 from embedlab.server.models import ModelPool, get_pool
 from embedlab.server.routes.lab import fig_json
@@ -73,6 +75,14 @@ class MapRequest(BaseModel):
     clusters: int | str = Field("auto", description="'auto' (HDBSCAN) or a k-means count.")
     sample: int | None = Field(None, description="Map a random sample of this many points.")
     job: str | None = Field(None, description="A token to poll /lab/maps/progress/{job} with.")
+
+
+class SearchRequest(BaseModel):
+    """Words to find among the map's texts; the same text is embedded and placed."""
+
+    text: str = Field(..., min_length=1, max_length=2000)
+    k: int = Field(10, ge=1, le=100)
+    limit: int = Field(2000, ge=1, le=100_000, description="Most matching rows sent back.")
 
 
 class FigureRequest(BaseModel):
@@ -162,7 +172,11 @@ async def make_map(req: MapRequest, request: Request) -> dict[str, Any]:
         return await _make_map(req, request)
 
 
-async def _make_map(req: MapRequest, request: Request) -> dict[str, Any]:
+async def _make_map(
+    req: MapRequest, request: Request, job: Job | None = None, light: bool = False
+) -> dict[str, Any]:
+    """Build the map; with ``job``, report to it (and stop when it is cancelled); ``light``:
+    the compact points instead of the figure (the page's job)."""
     pool = get_pool(request)
     corpus = await _corpus(req, request, pool)
     index = corpus.index
@@ -173,13 +187,15 @@ async def _make_map(req: MapRequest, request: Request) -> dict[str, Any]:
     if req.color_by not in {"cluster", "trust", "outlier"}:
         corpus.field_values(req.color_by)
     clusters: int | str = req.clusters if req.clusters == "auto" else int(req.clusters)
-    job = req.job or ""
+    token = req.job or ""
 
     state = map_state(request)
 
     def progress(stage: str, fraction: float) -> None:
-        if job:
-            state.progress.put(job, {"stage": stage, "fraction": fraction})
+        if token:
+            state.progress.put(token, {"stage": stage, "fraction": fraction})
+        if job is not None:
+            job.progress(stage, fraction)
 
     progress("starting", 0.0)
     m = await asyncio.to_thread(
@@ -194,7 +210,32 @@ async def _make_map(req: MapRequest, request: Request) -> dict[str, Any]:
     progress("done", 1.0)
     map_id = f"{'texts' if req.texts is not None else req.source}:{m.key[:12]}"
     state.maps.put(map_id, (m, encoder.info.name))
+    if light:
+        return _light(map_id, m)
     return _summary(map_id, m, req.color_by)
+
+
+def _light(map_id: str, m: CorpusMap) -> dict[str, Any]:
+    """The map without a figure: its summary and its points as typed arrays."""
+    return {"id": map_id, "title": title_of(m)} | m.to_dict() | {"compact": compact(m)}
+
+
+@router.post("/jobs")
+async def make_map_job(req: MapRequest, request: Request) -> dict[str, Any]:
+    """Start building a map as a background job (progress at ``/lab/jobs/{job}/events``,
+    cancellable); the ``done`` event's result is the map with its points in compact form
+    (base64 typed arrays, see :func:`embedlab.maps.view.compact`)."""
+    loop = asyncio.get_running_loop()
+
+    def work(job: Job) -> dict[str, Any]:
+        return asyncio.run_coroutine_threadsafe(
+            _make_map(req, request, job, light=True), loop
+        ).result()
+
+    job = await start_job(
+        request, "map", f"map of {req.source if req.texts is None else 'texts'}", work
+    )
+    return {"job": job.id, "events": f"/lab/jobs/{job.id}/events"}
 
 
 @router.get("/progress/{job}")
@@ -235,5 +276,40 @@ async def place_query(map_id: str, req: QueryRequest, request: Request) -> dict[
         "y": q.y,
         "how": q.how,
         "note": q.note,
+        "neighbours": [m.point(j, s) for j, s in q.neighbours],
+    }
+
+
+@router.get("/{map_id}")
+async def get_map(map_id: str, request: Request) -> dict[str, Any]:
+    """A map built earlier, with its points in compact form (the page reloads it by id)."""
+    m, _ = _get(request, map_id)
+    return await asyncio.to_thread(_light, map_id, m)
+
+
+@router.get("/{map_id}/points/{row}")
+async def map_point(map_id: str, row: int, request: Request) -> dict[str, Any]:
+    """One point: its text, coordinates, cluster and trust (the page's hover at large maps)."""
+    m, _ = _get(request, map_id)
+    if not 0 <= row < len(m.corpus):
+        raise InputError(f"Map {map_id!r} has points 0 to {len(m.corpus) - 1}; no point {row}.")
+    return m.point(row)
+
+
+@router.post("/{map_id}/search")
+async def search_map(map_id: str, req: SearchRequest, request: Request) -> dict[str, Any]:
+    """The points whose text holds every word of ``text``, and ``text`` embedded as a query
+    and placed on the map (the fitted projection's ``transform`` for PCA and UMAP; t-SNE
+    cannot transform, so the query goes to the mean of its nearest points, and ``how``
+    and ``note`` say so) with its ``k`` nearest documents in the full space."""
+    m, model = _get(request, map_id)
+    rows, total = await asyncio.to_thread(search_text, m, req.text, req.limit)
+    vec = await get_pool(request).embed(model, [req.text], "query", trusted=True)
+    q: QueryPlacement = await asyncio.to_thread(m.place_vector, req.text, vec, req.k)
+    return {
+        "text": req.text,
+        "matches": rows,
+        "total": total,
+        "query": {"x": q.x, "y": q.y, "how": q.how, "note": q.note},
         "neighbours": [m.point(j, s) for j, s in q.neighbours],
     }

@@ -219,9 +219,10 @@ function setField(id, value) {
     node.dispatchEvent(new Event("change", { bubbles: true }));
     return true;
   };
-  if (!apply()) {
+  if (!apply()) {  // options or checkboxes the page adds a moment later (10 s at most)
     const obs = new MutationObserver(() => { if (apply()) obs.disconnect(); });
-    obs.observe(node, { childList: true, subtree: true });
+    obs.observe(node, { childList: true, subtree: !/^(INPUT|TEXTAREA|SELECT)$/.test(node.tagName) });
+    setTimeout(() => obs.disconnect(), 10000);
   }
 }
 
