@@ -5,7 +5,9 @@ be a 5xx, and every answer must match the schema the route declares.
 Left out: the long jobs (a map, a grid, the cost timings, the Matryoshka curve and the
 chooser's measurement: each request is seconds of work,
 they are covered with real inputs in their own tests and by the limits), the word2vec
-explain-engine (it trains a model on first use), the languages panel (it loads a second,
+explain-engine (it trains a model on first use), the contrastive-forces lesson (each
+request trains a copy of MiniLM for up to 20 steps; its bad input is tested in
+tests/train/test_lesson_b_forces.py), the languages panel (it loads a second,
 larger model), the static-model lesson (it distils a model on first use), and chat routes,
 which call a chat model outside this process (a 502 when none is running is their
 documented answer).
@@ -26,7 +28,7 @@ from embedlab.server.config import ServerConfig
 #: operations left out, by path (see the module docstring).
 SKIPPED = (
     r"^/lab/maps$|^/lab/evaluate/grid$|^/lab/search/costs$|^/lab/train/word2vec-step$"
-    r"|^/lab/languages$|chat|generate|completions|/ask|connect|static-lesson"
+    r"|^/lab/languages$|chat|generate|completions|/ask|connect|static-lesson|^/lab/forces$"
     r"|^/lab/matryoshka$|^/lab/chooser/measure$"  # long jobs: embed a whole collection
 )
 #: examples per operation: enough to cover empty, huge, wrong-typed and unicode inputs.

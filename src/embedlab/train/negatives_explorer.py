@@ -32,9 +32,9 @@ class EncoderModel:
     """An :class:`~embedlab.models.base.Encoder` as the ``model.encode`` the miner calls
     (texts embedded as documents, as the training pairs are), each text embedded once."""
 
-    def __init__(self, encoder: Encoder) -> None:
+    def __init__(self, encoder: Encoder, known: dict[str, np.ndarray] | None = None) -> None:
         self.encoder = encoder
-        self._seen: dict[str, np.ndarray] = {}
+        self._seen: dict[str, np.ndarray] = dict(known or {})
 
     def encode(self, texts: Sequence[str], **_: Any) -> np.ndarray:
         new = list(dict.fromkeys(t for t in texts if t not in self._seen))
@@ -88,10 +88,13 @@ def explore_negatives(
     method: str = "dense",
     margin: float = 0.1,
     rank_range: tuple[int, int] = (1, 10),
+    vectors: np.ndarray | None = None,
 ) -> NegativesView:
     """Mine hard negatives for ``query`` among ``documents`` (see the module docstring).
 
     :param encoder: the bi-encoder (``dense``; unused by ``bm25``).
+    :param vectors: the documents' vectors by that encoder, row for row (an index's stored
+        vectors), so only the query and a typed positive are embedded.
     :param positive: the query's relevant text; ``None`` or blank: the miner's top document.
     :raises EmptyInputError: no query, or no documents.
     :raises InputError: an unknown method, a bad rank range or margin, too many documents.
@@ -116,7 +119,14 @@ def explore_negatives(
             f"The index holds {len(docs)} texts; the page mines at most {MAX_DOCS}. Use "
             "'embedlab train mine --from-index NAME' for a larger one."
         )
-    model = EncoderModel(encoder) if encoder is not None else None
+    if vectors is not None and len(vectors) != len(documents):
+        raise InputError(f"{len(vectors)} vectors for {len(documents)} documents.")
+    known = (
+        {d: np.asarray(v, dtype=np.float32) for d, v in zip(documents, vectors, strict=True)}
+        if vectors is not None
+        else None
+    )
+    model = EncoderModel(encoder, known) if encoder is not None else None
     if method == "dense" and model is None:
         raise InputError("Dense mining needs the index's model.")
     start = time.perf_counter()

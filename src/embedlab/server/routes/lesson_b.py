@@ -46,7 +46,7 @@ class ForcesBody(BaseModel):
     positive: str
     negatives: list[str] = Field(min_length=1, max_length=MAX_NEGATIVES)
     steps: int = Field(default=5, ge=1, le=MAX_STEPS)
-    lr: float = Field(default=2e-5, gt=0, le=1e-2, description="AdamW learning rate.")
+    lr: float = Field(default=2e-5, ge=1e-7, le=1e-2, description="AdamW learning rate.")
     temperature: float = Field(default=0.1, ge=0.01, le=1.0, description="InfoNCE's τ.")
     model: str = Field(default="minilm", description="A sentence-transformers model.")
 
@@ -103,6 +103,7 @@ async def hard_negatives(body: NegativesBody, request: Request) -> dict[str, Any
         index = await asyncio.to_thread(open_index, name)
         enc, load_s = await pool.encoder(index.model_name, trusted=True)  # the index's own
         texts = await asyncio.to_thread(index.texts)
+        vectors = await asyncio.to_thread(index.vectors) if body.method == "dense" else None
         view = await asyncio.to_thread(
             explore_negatives,
             enc,
@@ -112,6 +113,7 @@ async def hard_negatives(body: NegativesBody, request: Request) -> dict[str, Any
             method=body.method,
             margin=body.margin,
             rank_range=(body.rank_low, body.rank_high),
+            vectors=vectors,
         )
     out = view.to_dict()
     out["index"] = name
