@@ -7,13 +7,16 @@ and which byte, and what to do. The encoding comes from the byte-order mark; a f
 one is read as UTF-8. A file with NUL bytes in its first block and no BOM is binary (or
 UTF-16 without a BOM) and refused before anything is decoded.
 
-Reading is streamed: a bad byte is located (line and byte offset) only when decoding fails,
+Reading is streamed, and bounded: :func:`bounded_lines` gives the lines of an open file with
+a line longer than a limit (a file with no newline at all) in pieces of at most that many
+characters, so no reader ever holds a whole huge line. A bad byte is located (line and byte offset) only when decoding fails,
 by :func:`text_problem`, which scans the file in blocks with an incremental decoder.
 """
 
 from __future__ import annotations
 
 import codecs
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -143,6 +146,38 @@ def open_text(
         raise error(f"{_where(p, label)}: {problem}.") from None
 
 
+#: the last whitespace character of a piece (a long line is cut just after it).
+_LAST_SPACE = re.compile(r"\s(?=\S*$)")
+
+
+def bounded_lines(f: TextIO, limit: int) -> Iterator[str]:
+    """The lines of the open text file ``f``, each in pieces of at most ``limit`` characters.
+
+    A line of up to ``limit`` characters comes whole (with its line end). A longer one comes
+    in pieces cut just after their last whitespace, so no word is split (a piece with no
+    whitespace at all is cut at ``limit``); only the last piece of a line ends with a line
+    end. Joined, the pieces are the file's text.
+
+    :raises ValueError: when ``limit`` is below 2.
+    """
+    if limit < 2:
+        raise ValueError(f"limit must be at least 2, got {limit}")
+    tail = ""
+    while True:
+        piece = tail + f.readline(limit - len(tail))
+        tail = ""
+        if not piece:
+            return
+        if len(piece) < limit or piece.endswith(("\n", "\r")):
+            yield piece  # a whole line, the rest of one, or the file's last characters
+            continue
+        m = _LAST_SPACE.search(piece, 1)
+        if m is not None and m.end() < len(piece):
+            tail = piece[m.end() :]
+            piece = piece[: m.end()]
+        yield piece
+
+
 def read_text(
     path: str | Path, error: type[Exception] = InputError, *, label: str | None = None
 ) -> str:
@@ -151,4 +186,12 @@ def read_text(
         return f.read()
 
 
-__all__ = ["HINT", "TextEncoding", "encoding_of", "open_text", "read_text", "text_problem"]
+__all__ = [
+    "HINT",
+    "TextEncoding",
+    "bounded_lines",
+    "encoding_of",
+    "open_text",
+    "read_text",
+    "text_problem",
+]

@@ -4,7 +4,11 @@ Each supported suffix maps to a reader in :data:`READERS`. A reader yields
 :class:`Record` objects: a piece of text with its title, metadata, record number (row of a
 jsonl/csv file, page of a pdf, else 0) and character offset inside that record. Plain text
 is yielded in blocks of about :data:`BLOCK_CHARS` cut at paragraph breaks, so a huge file
-never sits whole in memory.
+never sits whole in memory; a line longer than that (a file with no newline) is read in
+pieces of at most :data:`BLOCK_CHARS` (cut after a whitespace), yielded with
+``Record.more`` set: the writer chunks such a run of pieces as one text, carrying the
+unfinished last chunk of each piece into the next, so its chunks are those of the whole
+text while memory stays bounded.
 
 Files that cannot be read (binary, not UTF-8, empty, malformed, unsupported) are reported
 as :class:`Skipped` with the reason instead of stopping the run.
@@ -23,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from embedlab.data.jsonl import json_lines
-from embedlab.data.text import open_text, text_problem
+from embedlab.data.text import bounded_lines, open_text, text_problem
 
 #: plain-text files are yielded in blocks of about this many characters.
 BLOCK_CHARS = 64_000
@@ -58,6 +62,9 @@ class Record:
     problem: str = ""
     #: the line (from 1) of that part in its file.
     line: int = 0
+    #: the text goes on in the next record (same ``record``, the next ``offset``): a piece
+    #: of a text too long to hold at once.
+    more: bool = False
 
 
 @dataclass(frozen=True)
@@ -155,15 +162,21 @@ def probe(path: Path) -> None:
         raise SkipFile(f"cannot be read: {exc.strerror or exc}") from exc
 
 
-def read_file(path: Path, options: ReadOptions | None = None) -> Iterator[Record]:
+def read_file(path: Path, options: ReadOptions | None = None, *, skip: int = 0) -> Iterator[Record]:
     """Records of one file, through the reader registered for its suffix.
 
+    :param skip: the caller ignores the first ``skip`` records (it resumes after them): a
+        reader that can, yields them empty without the work of reading them (PDF pages are
+        not extracted); the records that follow are the same.
     :raises SkipFile: when the file turns out to be unreadable.
     """
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         raise SkipFile(f"unsupported file type {path.suffix!r}")
     try:
+        if skip and reader is read_pdf:
+            yield from read_pdf(path, options or ReadOptions(), skip=skip)
+            return
         yield from reader(path, options or ReadOptions())
     except UnicodeDecodeError as exc:
         raise SkipFile("not UTF-8: convert it to UTF-8 first") from exc
@@ -174,39 +187,56 @@ def read_file(path: Path, options: ReadOptions | None = None) -> Iterator[Record
 # --- readers -----------------------------------------------------------------------------
 
 
-def _text_blocks(path: Path) -> Iterator[tuple[int, str]]:
-    """(char offset, block) pairs of about BLOCK_CHARS, cut at blank lines when possible."""
+def _text_blocks(path: Path) -> Iterator[tuple[int, str, bool]]:
+    """(char offset, block, more) of about BLOCK_CHARS, cut at blank lines when possible.
+
+    A block ends after a line that brings it to ``2 * BLOCK_CHARS`` characters, or to
+    ``BLOCK_CHARS`` when the line is blank. Lines are read in pieces of at most
+    ``BLOCK_CHARS`` (:func:`~embedlab.data.text.bounded_lines`): a block that reaches
+    ``2 * BLOCK_CHARS`` inside a line is yielded so far with ``more`` true, and goes on in
+    the next one. Joined, the pieces of a block are the block as one text.
+    """
     parts: list[str] = []
-    size = 0
+    size = 0  # characters held in parts
+    block = 0  # characters of the block so far (held, and yielded with more)
     offset = 0
+    blank = True  # the line read so far is whitespace only
     with open_text(path, SkipFile, label=path.name, newline="") as f:
-        for line in f:
-            parts.append(line)
-            size += len(line)
-            if size >= 2 * BLOCK_CHARS or (size >= BLOCK_CHARS and not line.strip()):
-                yield offset, "".join(parts)
+        for piece in bounded_lines(f, BLOCK_CHARS):
+            parts.append(piece)
+            size += len(piece)
+            block += len(piece)
+            blank = blank and not piece.strip()
+            if piece.endswith(("\n", "\r")):  # a line ends here
+                if block >= 2 * BLOCK_CHARS or (block >= BLOCK_CHARS and blank):
+                    yield offset, "".join(parts), False
+                    offset += size
+                    parts, size, block = [], 0, 0
+                blank = True
+            elif size >= 2 * BLOCK_CHARS:  # inside a long line: hold no more than this
+                yield offset, "".join(parts), True
                 offset += size
                 parts, size = [], 0
     if parts:
-        yield offset, "".join(parts)
+        yield offset, "".join(parts), False
 
 
 def read_txt(path: Path, options: ReadOptions) -> Iterator[Record]:
     """Plain text, streamed in blocks; the title is the file name."""
-    for offset, block in _text_blocks(path):
-        yield Record(text=block, title=path.stem, offset=offset)
+    for offset, block, more in _text_blocks(path):
+        yield Record(text=block, title=path.stem, offset=offset, more=more)
 
 
 def read_markdown(path: Path, options: ReadOptions) -> Iterator[Record]:
     """Markdown, streamed like text; the title is the first ``# heading`` (else the file name)."""
     title = ""
-    for offset, block in _text_blocks(path):
+    for offset, block, more in _text_blocks(path):
         if not title:
             title = next(
                 (ln.lstrip("#").strip() for ln in block.splitlines() if ln.startswith("# ")),
                 path.stem,
             )
-        yield Record(text=block, title=title, offset=offset)
+        yield Record(text=block, title=title, offset=offset, more=more)
 
 
 class _HTMLText(HTMLParser):
@@ -347,8 +377,11 @@ def read_csv(path: Path, options: ReadOptions) -> Iterator[Record]:
             n += 1
 
 
-def read_pdf(path: Path, options: ReadOptions) -> Iterator[Record]:
-    """PDF through pypdf, one record per page (``record`` is the page number, from 0)."""
+def read_pdf(path: Path, options: ReadOptions, *, skip: int = 0) -> Iterator[Record]:
+    """PDF through pypdf, one record per page (``record`` is the page number, from 0).
+
+    :param skip: the first ``skip`` pages are yielded empty, not extracted.
+    """
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
@@ -359,7 +392,7 @@ def read_pdf(path: Path, options: ReadOptions) -> Iterator[Record]:
         meta_title = (reader.metadata.title if reader.metadata else None) or ""
         pages = len(reader.pages)
         for n, page in enumerate(reader.pages):
-            text = page.extract_text() or ""
+            text = "" if n < skip else page.extract_text() or ""
             yield Record(
                 text=text, title=str(meta_title) or path.stem, metadata={"pages": pages}, record=n
             )

@@ -8,6 +8,13 @@ document always has all its chunks (``documents.complete = 1`` in the same trans
 SIGKILL at any moment loses at most the uncommitted documents; the segment files they
 wrote are orphans, deleted by the next writer, and ``index update`` redoes them.
 
+Big files are checkpointed: every :data:`CHECKPOINT_CHUNKS` chunks (at a record boundary)
+the writer commits inside the file and records in ``documents.done_units/done_char/
+done_chunks`` how far it got; such a document stays ``complete = 0`` (its chunks so far are
+searchable) until its end commits. ``index update`` resumes it there when the file still has
+the same digest (records before the position are not chunked or embedded again); a file
+that changed meanwhile is read from its start, its committed chunks reused by text hash.
+
 A chunk whose text hash is already stored is not embedded again: the new row points at the
 stored vector (and keeps its id when it belongs to the same document).
 """
@@ -22,7 +29,7 @@ import os
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,9 +37,16 @@ from typing import Any
 import numpy as np
 
 from embedlab.models.base import Encoder
-from embedlab.stores.chunking import Chunker
+from embedlab.stores.chunking import Chunker, TextPiece
 from embedlab.stores.embedded import SEGMENTS
-from embedlab.stores.ingest import ReadOptions, Record, SkipFile, Skipped, read_file
+from embedlab.stores.ingest import (
+    BLOCK_CHARS,
+    ReadOptions,
+    Record,
+    SkipFile,
+    Skipped,
+    read_file,
+)
 
 #: chunks embedded per encoder call.
 EMBED_BATCH = 128
@@ -41,6 +55,14 @@ SEGMENT_ROWS = 8192
 #: commit (between documents) after this many new chunk rows or seconds.
 COMMIT_ROWS = 1024
 COMMIT_SECONDS = 2.0
+#: a big file commits inside itself after this many chunks (at a record boundary), or after
+#: CHECKPOINT_SECONDS of work: a kill loses at most that much, and ``index update`` resumes
+#: from there.
+CHECKPOINT_CHUNKS = 4096
+CHECKPOINT_SECONDS = 120.0
+#: a text carried from one piece of a long line to the next is cut even where no chunk
+#: starts a word (a text without whitespace) once it is this long: memory stays bounded.
+MAX_CARRY_CHARS = 4 * BLOCK_CHARS
 
 #: progress(files_done, files_total, chunks_done)
 Progress = Callable[[int, int, int], None]
@@ -67,6 +89,10 @@ class WriteReport:
     chunks_embedded: int = 0
     chunks_reused: int = 0
     chunks_removed: int = 0
+    #: files taken up where an interrupted run's last checkpoint left them.
+    files_resumed: int = 0
+    #: commits made inside big files.
+    checkpoints: int = 0
     skipped: list[Skipped] = field(default_factory=list)
     seconds: float = 0.0
     embed_seconds: float = 0.0
@@ -152,6 +178,92 @@ def bump_generation(conn: sqlite3.Connection) -> None:
     )
 
 
+@dataclass
+class _Resume:
+    """Where a document's chunks go on: records done, the offset inside the next record
+    (-1: its start), chunks committed."""
+
+    units: int = 0
+    char: int = -1
+    chunks: int = 0
+
+
+@dataclass
+class _DocState:
+    """The document being indexed: its row, old chunks to reuse, chunk count and numbering."""
+
+    doc_id: int
+    own: dict[str, list[int]]
+    count: int
+    #: its committed chunks are final (no old ones left to reuse): checkpoints record where
+    #: it got
+    fresh: bool
+    kept: set[int] = field(default_factory=set)
+    record: int = -1
+    seq: int = 0
+
+
+def _settled(text: str, pieces: list[TextPiece]) -> int:
+    """How many ``pieces`` of a ``text`` that goes on in the next record are final.
+
+    All but the last: the next piece of text may change it. The chunking goes on from the
+    start of the first unsettled piece as if the text had not been cut, which holds where
+    that piece starts a word (after whitespace: the tokens from there are the same); so
+    the count goes down to such a piece, unless the carried text would grow past
+    :data:`MAX_CARRY_CHARS` (a text without whitespace).
+    """
+    m = len(pieces) - 1
+    while m > 0 and not text[pieces[m].start - 1].isspace():
+        m -= 1
+    if m == 0 and len(text) - pieces[0].start > MAX_CARRY_CHARS:
+        m = len(pieces) - 1
+    return m
+
+
+def chunk_file(
+    records: Iterable[tuple[int, Record]], chunker: Chunker, at: _Resume | None = None
+) -> Iterator[tuple[Record, list[TextPiece], int, tuple[int, int]]]:
+    """The chunks of a file's numbered records, as the index stores them.
+
+    Yields ``(record, pieces, base, resume)``: chunks of ``record`` whose offsets count from
+    ``base`` in it, and the resume point after them, ``(units, char)``: the records done
+    and the offset inside the next one (-1: its start) where the chunks go on. A run of
+    records with ``more`` set (pieces of one long text) is chunked as one text: the last,
+    unfinished chunk of each is carried into the next, so memory stays bounded by the
+    pieces' size. ``at``: start there (the records before are not given).
+    """
+    at = at or _Resume()
+    carry = ""  # the unfinished end of a text that goes on in the next record
+    carry_at = 0  # its offset in its record
+    spans: list[tuple[int, int]] = []  # (unit, offset) of the records the carry spans
+    last: tuple[int, Record] | None = None
+    for unit, rec in records:
+        last = unit, rec
+        text, base = rec.text, rec.offset
+        if unit == at.units and at.char >= 0:  # resume inside this record
+            text, base = text[at.char - rec.offset :], at.char
+        if not carry:
+            spans = []
+        spans.append((unit, base))
+        if carry:
+            text, base = carry + text, carry_at
+        carry = ""
+        if not text.strip():
+            continue
+        pieces = chunker.chunks(text)
+        if rec.more and pieces:
+            m = _settled(text, pieces)
+            carry, carry_at = text[pieces[m].start :], base + pieces[m].start
+            pieces = pieces[:m]
+        if carry:  # resume at the carry: in the last record it spans that holds it
+            resume = max(s for s in spans if s[1] <= carry_at)[0], carry_at
+        else:
+            resume = unit + 1, -1
+        yield rec, pieces, base, resume
+    if carry and last is not None:  # the last record said the text goes on; it ended
+        yield last[1], chunker.chunks(carry), carry_at, (last[0] + 1, -1)
+
+
 class _Buffer:
     """Chunk rows waiting for vectors, and the vectors of the current segment."""
 
@@ -200,6 +312,7 @@ class IndexWriter:
         self.files_done = 0
         self.files_total = 0
         self._skipped_lines: set[Skipped] = set()
+        self._resumed: set[str] = set()
         # chunks per encoder call: an encoder that spreads a call over workers (Ray) asks
         # for more, so that each of them has a batch
         self.embed_batch = int(getattr(encoder, "embed_group", EMBED_BATCH))
@@ -283,92 +396,164 @@ class IndexWriter:
     def index_file(self, job: FileJob) -> int:
         """Index one file inside the open transaction; returns its number of chunks.
 
+        A big file commits at checkpoints (every :data:`CHECKPOINT_CHUNKS` chunks, at a
+        record boundary); a document left unfinished by a kill resumes where its last
+        checkpoint recorded it got, when its file has the same digest (else it is read
+        again from the start, its committed chunks reused by text).
+
         :raises SkipFile: when the file cannot be read (the caller rolls back).
         """
         self._begin()
         self._txn_jobs.append(job)
+        doc_id, at, own = self._open_document(job)
+        state = _DocState(doc_id, own, at.chunks, fresh=not own)
+        if at.units or at.char >= 0:
+            state.record, state.seq = self._next_seq(doc_id)
+        since = 0  # chunks since the last commit
+        records = self._records(job.path, at.units)
+        for rec, pieces, base, (units, char) in chunk_file(records, self.chunker, at):
+            since += self._add_pieces(state, rec, pieces, base)
+            if since >= CHECKPOINT_CHUNKS or (
+                since and time.monotonic() - self._txn_started >= CHECKPOINT_SECONDS
+            ):
+                self._checkpoint(job, state, units, char)
+                since = 0
+        return self._finish_document(job, state)
+
+    def _finish_document(self, job: FileJob, state: _DocState) -> int:
+        """Delete the old chunks not met again and mark the document complete (or drop it
+        when it has no chunk); returns its number of chunks."""
         conn = self.conn
-        if job.doc_id is None:
+        stale = [cid for ids in state.own.values() for cid in ids if cid not in state.kept]
+        if stale:
+            conn.executemany("DELETE FROM chunks WHERE id=?", [(c,) for c in stale])
+            self.report.chunks_removed += len(stale)
+        if state.count == 0:  # nothing to search: the document is not kept
+            conn.execute("DELETE FROM chunks WHERE doc_id=?", (state.doc_id,))
+            conn.execute("DELETE FROM documents WHERE id=?", (state.doc_id,))
+            return 0
+        conn.execute(
+            "UPDATE documents SET hash=?, mtime_ns=?, size=?, chunks=?, complete=1, "
+            "done_units=0, done_char=-1, done_chunks=0 WHERE id=?",
+            (job.digest, job.mtime_ns, job.size, state.count, state.doc_id),
+        )
+        return state.count
+
+    def _open_document(self, job: FileJob) -> tuple[int, _Resume, dict[str, list[int]]]:
+        """The document row of ``job`` (inserted when new), where its chunks go on, and its
+        chunks from before (text hash -> ids) to reuse or delete.
+
+        A document a checkpoint left unfinished, whose file has the digest it had then,
+        resumes at the recorded position with its committed chunks final (none to reuse).
+        """
+        conn = self.conn
+        row = conn.execute(
+            "SELECT id, hash, complete, done_units, done_char, done_chunks FROM documents "
+            "WHERE path=?",
+            (str(job.path),),
+        ).fetchone()
+        if row is None:
             cur = conn.execute(
                 "INSERT INTO documents(path, hash, mtime_ns, size, chunks, complete) "
                 "VALUES (?, ?, ?, ?, 0, 0)",
                 (str(job.path), job.digest, job.mtime_ns, job.size),
             )
-            doc_id = int(cur.lastrowid or 0)
-        else:
-            doc_id = job.doc_id
-            conn.execute("UPDATE documents SET complete=0 WHERE id=?", (doc_id,))
+            return int(cur.lastrowid or 0), _Resume(), {}
+        doc_id, digest, complete, units, char, chunks = row
+        if not complete and digest == job.digest and (units > 0 or char >= 0):
+            self._resumed.add(str(job.path))
+            self.report.files_resumed = len(self._resumed)
+            return int(doc_id), _Resume(int(units), int(char), int(chunks)), {}
         own: dict[str, list[int]] = {}
         for cid, h in conn.execute("SELECT id, hash FROM chunks WHERE doc_id=?", (doc_id,)):
             own.setdefault(h, []).append(cid)
-        kept: set[int] = set()
-        count = 0
-        next_seq: dict[int, int] = {}  # chunk numbers go on across the blocks of a record
-        for rec in self._records(job.path):
-            if not rec.text.strip():
-                continue
-            meta = json.dumps(rec.metadata, ensure_ascii=False, default=str)
-            pieces = self.chunker.chunks(rec.text)
-            first = next_seq.get(rec.record, 0)
-            next_seq[rec.record] = first + len(pieces)
-            for seq, piece in enumerate(pieces, start=first):
-                digest = text_hash(piece.text)
-                values = (doc_id, rec.record, seq, rec.offset + piece.start,
-                          rec.offset + piece.end, piece.text, rec.title, meta, digest)  # fmt: skip
-                count += 1
-                if own.get(digest):
-                    cid = own[digest].pop()
-                    kept.add(cid)
-                    conn.execute(
-                        "UPDATE chunks SET record=?, seq=?, start_char=?, end_char=?, title=?, "
-                        "metadata=? WHERE id=?",
-                        (rec.record, seq, values[3], values[4], rec.title, meta, cid),
-                    )
-                    self.report.chunks_reused += 1
-                    continue
-                stored = conn.execute(
-                    "SELECT segment, row FROM chunks WHERE hash=? LIMIT 1", (digest,)
-                ).fetchone()
-                if stored is not None:
-                    conn.execute(
-                        "INSERT INTO chunks(doc_id, record, seq, start_char, end_char, text, "
-                        "title, metadata, hash, segment, row) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                        (*values, stored[0], stored[1]),
-                    )
-                    self.report.chunks_reused += 1
-                    continue
-                slot, new = self.buf.slot(digest, piece.text)
-                self.buf.rows.append((values, slot))
-                self._txn_rows += 1
-                if new and len(self.buf.texts) - self.buf.embedded >= self.embed_batch:
-                    self._embed_pending()
-                if len(self.buf.texts) >= SEGMENT_ROWS:
-                    self._flush_segment()
-        stale = [cid for ids in own.values() for cid in ids if cid not in kept]
-        if stale:
-            conn.executemany("DELETE FROM chunks WHERE id=?", [(c,) for c in stale])
-            self.report.chunks_removed += len(stale)
-        if count == 0:  # nothing to search: the document is not kept
-            conn.execute("DELETE FROM chunks WHERE doc_id=?", (doc_id,))
-            conn.execute("DELETE FROM documents WHERE id=?", (doc_id,))
-            return 0
         conn.execute(
-            "UPDATE documents SET hash=?, mtime_ns=?, size=?, chunks=?, complete=1 WHERE id=?",
-            (job.digest, job.mtime_ns, job.size, count, doc_id),
+            "UPDATE documents SET complete=0, done_units=0, done_char=-1, done_chunks=0 WHERE id=?",
+            (doc_id,),
         )
-        return count
+        return int(doc_id), _Resume(), own
 
-    def _records(self, path: Path) -> Iterator[Record]:
-        """The file's records; a part that could not be read (a malformed line) is reported,
-        once even if the file is redone after a rollback, and left out."""
-        for rec in read_file(path, self.options):
-            if not rec.problem:
-                yield rec
+    def _next_seq(self, doc_id: int) -> tuple[int, int]:
+        """The last record of a resumed document and the number of its next chunk."""
+        row = self.conn.execute(
+            "SELECT record, seq FROM chunks WHERE doc_id=? ORDER BY record DESC, seq DESC LIMIT 1",
+            (doc_id,),
+        ).fetchone()
+        return (-1, 0) if row is None else (int(row[0]), int(row[1]) + 1)
+
+    def _add_pieces(self, state: _DocState, rec: Record, pieces: list[TextPiece], base: int) -> int:
+        """Store the chunks ``pieces`` of ``rec`` (offsets from ``base`` in the record):
+        reuse a stored vector of the same text, else queue the text to embed."""
+        if not pieces:
+            return 0
+        conn = self.conn
+        if rec.record != state.record:  # chunk numbers go on across the blocks of a record
+            state.record, state.seq = rec.record, 0
+        meta = json.dumps(rec.metadata, ensure_ascii=False, default=str)
+        own = state.own
+        for piece in pieces:
+            seq = state.seq
+            state.seq += 1
+            state.count += 1
+            digest = text_hash(piece.text)
+            values = (state.doc_id, rec.record, seq, base + piece.start, base + piece.end,
+                      piece.text, rec.title, meta, digest)  # fmt: skip
+            if own.get(digest):
+                cid = own[digest].pop()
+                state.kept.add(cid)
+                conn.execute(
+                    "UPDATE chunks SET record=?, seq=?, start_char=?, end_char=?, title=?, "
+                    "metadata=? WHERE id=?",
+                    (rec.record, seq, values[3], values[4], rec.title, meta, cid),
+                )
+                self.report.chunks_reused += 1
                 continue
-            skip = Skipped(str(path), rec.problem, rec.line)
-            if skip not in self._skipped_lines:
-                self._skipped_lines.add(skip)
-                self.report.skipped.append(skip)
+            stored = conn.execute(
+                "SELECT segment, row FROM chunks WHERE hash=? LIMIT 1", (digest,)
+            ).fetchone()
+            if stored is not None:
+                conn.execute(
+                    "INSERT INTO chunks(doc_id, record, seq, start_char, end_char, text, "
+                    "title, metadata, hash, segment, row) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    (*values, stored[0], stored[1]),
+                )
+                self.report.chunks_reused += 1
+                continue
+            slot, new = self.buf.slot(digest, piece.text)
+            self.buf.rows.append((values, slot))
+            self._txn_rows += 1
+            if new and len(self.buf.texts) - self.buf.embedded >= self.embed_batch:
+                self._embed_pending()
+            if len(self.buf.texts) >= SEGMENT_ROWS:
+                self._flush_segment()
+        return len(pieces)
+
+    def _checkpoint(self, job: FileJob, state: _DocState, units: int, char: int) -> None:
+        """Commit inside a big file; record where it goes on (when its committed chunks
+        are final: a document indexed from scratch or resumed)."""
+        if state.fresh:
+            self.conn.execute(
+                "UPDATE documents SET done_units=?, done_char=?, done_chunks=? WHERE id=?",
+                (units, char, state.count, state.doc_id),
+            )
+        self.commit()
+        self.report.checkpoints += 1
+        self._begin()
+        self._txn_jobs.append(job)
+
+    def _records(self, path: Path, skip: int = 0) -> Iterator[tuple[int, Record]]:
+        """The file's records from number ``skip`` on, with their number (counting every
+        record the reader yields); a part that could not be read (a malformed line) is
+        reported, once even if the file is redone after a rollback, and left out."""
+        for unit, rec in enumerate(read_file(path, self.options, skip=skip)):
+            if not rec.problem:
+                if unit >= skip:
+                    yield unit, rec
+                continue
+            skipped = Skipped(str(path), rec.problem, rec.line)
+            if skipped not in self._skipped_lines:
+                self._skipped_lines.add(skipped)
+                self.report.skipped.append(skipped)
 
     def due(self) -> bool:
         """Whether enough work is pending to commit at this document boundary."""
@@ -408,12 +593,15 @@ def run_jobs(writer: IndexWriter, jobs: list[FileJob], progress: Progress | None
 
 def _remove_document(conn: sqlite3.Connection, job: FileJob) -> int:
     """A once-indexed file that is now unreadable or empty loses its chunks (own
-    transaction); returns how many."""
-    if job.doc_id is None:
+    transaction); returns how many. So does a new file whose first checkpoints were
+    committed before it turned out unreadable."""
+    row = conn.execute("SELECT id FROM documents WHERE path=?", (str(job.path),)).fetchone()
+    if row is None:
         return 0
+    doc_id = int(row[0])
     conn.execute("BEGIN IMMEDIATE")
-    removed = conn.execute("DELETE FROM chunks WHERE doc_id=?", (job.doc_id,)).rowcount
-    conn.execute("DELETE FROM documents WHERE id=?", (job.doc_id,))
+    removed = conn.execute("DELETE FROM chunks WHERE doc_id=?", (doc_id,)).rowcount
+    conn.execute("DELETE FROM documents WHERE id=?", (doc_id,))
     bump_generation(conn)
     conn.execute("COMMIT")
     return int(removed)
@@ -423,6 +611,7 @@ __all__ = [
     "FileJob",
     "IndexWriter",
     "WriteReport",
+    "chunk_file",
     "file_digest",
     "run_jobs",
     "text_hash",
