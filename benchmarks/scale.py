@@ -93,7 +93,9 @@ def milvus_insert(
         "model_info": {"name": "synthetic", "dims": d}, "chunking": {}, "sources": [],
         "generation": 0, "index_type": "IVF_FLAT", "nlist": w.NLIST, "prefix_dims": PREFIX_DIMS,
     }  # fmt: skip
-    bits, bm25 = w._create_collection(client, store, coll, d, PREFIX_DIMS, "IVF_FLAT", props, True)
+    _, bits, bm25 = w._create_collection(
+        client, store, coll, d, PREFIX_DIMS, "IVF_FLAT", props, True
+    )
     w.write_properties(client, store, coll, {"bits": bits, "bm25": "milvus" if bm25 else "local"})
     prefix, signs = prefix_of(vectors, PREFIX_DIMS), sign_vector(vectors)
     t0 = time.perf_counter()

@@ -254,3 +254,18 @@ def test_web_search_page_over_milvus(pair, minilm: Encoder) -> None:
     d = minilm.embed([h["chunk"]["text"] for h in hits], role="document")
     np.testing.assert_allclose([h["score"] for h in hits], d @ q, atol=1e-4)
     assert "offside" in hybrid["result"]["hits"][0]["chunk"]["text"].lower()
+
+
+def test_stage_without_a_field_runs_here_and_says_so(pair, minilm: Encoder) -> None:
+    """--dims 64 (the prefix field holds 128): the first stage runs in this process over
+    the index's vectors, with a warning naming why; the result is the embedded store's."""
+    m, e = pair
+    q = minilm.embed(QUERIES[:2], role="query")
+    stage = FirstStage(dims=64)
+    with pytest.warns(UserWarning, match="prefix field holds 128 dims, not 64"):
+        a = m.search(q, 10, stage=stage)
+    b = e.search(q, 10, stage=stage)
+    assert a.method.endswith("(local)")
+    for qi in range(2):
+        assert keys(m, a.ids[qi]) == keys(e, b.ids[qi])
+        np.testing.assert_allclose(a.scores[qi], b.scores[qi], atol=1e-5)

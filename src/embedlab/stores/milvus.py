@@ -348,6 +348,7 @@ class MilvusIndex(Index):
         self._snap: _Snapshot | None = None
         self._bm25_local: tuple[int, Any] | None = None
         self._warned = False
+        self._said: set[str] = set()
         #: the :class:`~embedlab.stores.writer.WriteReport` of the run that returned it.
         self.report: Any = None
 
@@ -633,16 +634,19 @@ class MilvusIndex(Index):
         depth = min(
             stage.candidates or default_candidates(k, stage.quantize, dims, self.dims), 16_384
         )
-        if dims is not None:
-            if dims != self.prefix_dims:
-                raise InputError(
-                    f"Index {self.name!r} in Milvus keeps a {self.prefix_dims or 'no'}-dim "
-                    f"Matryoshka prefix field: use --dims {self.prefix_dims} (or all "
-                    f"{self.dims}); other widths need the embedded store."
-                    if self.prefix_dims
-                    else f"Index {self.name!r} in Milvus has no Matryoshka prefix field: "
-                    "search all dims."
+        local = self._local_reason(dims, stage.quantize)
+        if local:
+            if local not in self._said:
+                self._said.add(local)
+                warnings.warn(
+                    f"Index {self.name!r} in Milvus at {self.store}: {local}; this first stage "
+                    "runs in this process over the index's vectors (read once per generation).",
+                    stacklevel=2,
                 )
+            found = Index.search(self, q, k, filter=filter, stage=stage)
+            return Candidates(found.ids, found.scores, f"{found.method}(local)",
+                              found.first_scores, found.first_rank)  # fmt: skip
+        if dims is not None:
             first = self._ann("prefix", prefix_of(q, dims).tolist(), depth, expr, "IP", {})
             method = f"dims{dims}+rescore"
         elif stage.quantize == "binary":
@@ -655,6 +659,20 @@ class MilvusIndex(Index):
             first = self._ann("vector", q.tolist(), depth, expr, "IP", params)
             method = "int8(float)+rescore"
         return self._rescore(q, first, k, method)
+
+    def _local_reason(self, dims: int | None, quantize: str | None) -> str:
+        """Why a first stage cannot run in Milvus for this collection ("" when it can)."""
+        if dims is not None and quantize is not None:
+            return "a Matryoshka prefix and a quantized code together have no Milvus field"
+        if dims is not None and dims != self.prefix_dims:
+            return (
+                f"its Matryoshka prefix field holds {self.prefix_dims} dims, not {dims}"
+                if self.prefix_dims
+                else "it has no Matryoshka prefix field (the server takes one vector field)"
+            )
+        if quantize == "binary" and self.bits_kind == "none":
+            return "it has no binary field (the server takes one vector field)"
+        return ""
 
     def _binary(self, q: np.ndarray, depth: int, expr: str) -> list[list[tuple[int, float]]]:
         d = self.dims

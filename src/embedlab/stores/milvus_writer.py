@@ -20,6 +20,7 @@ opens an index by name (search, ask, eval, the web pages) find it without ``--st
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from collections.abc import Sequence
@@ -185,36 +186,64 @@ def _refused(exc: BaseException, *words: str) -> bool:
 def _create_collection(
     client: Any, store: str, coll: str, dims: int, prefix: int, index_type: str,
     props: dict[str, Any], full_text: bool,
-) -> tuple[str, bool]:  # fmt: skip
-    """Make the collection with the richest schema the server takes: a BINARY_VECTOR field
-    (else +/-1 floats), the BM25 function (else none: keyword search runs locally).
-    Returns (bits kind, has BM25)."""
-    from pymilvus import MilvusException
+) -> tuple[int, str, bool]:  # fmt: skip
+    """Make the collection with the richest schema the server takes, trying in turn: a
+    BINARY_VECTOR field (else +/-1 floats: Milvus Lite), the BM25 function (else none:
+    keyword search runs in this process), several vector fields (else the float field
+    alone: Milvus before 2.4, whose prefix and binary stages then run in this process).
+    Returns (prefix dims, bits kind, has BM25)."""
 
     wire = {f"embedlab.{k}": json.dumps(v, ensure_ascii=False) for k, v in props.items()}
     version = str(call(store, "get_server_version", client.get_server_version))
     # Milvus Lite has no BINARY_VECTOR: its +/-1 float field ranks by Hamming exactly
-    bits_options = ["sign"] if "lite" in version.lower() else ["binary", "sign"]
-    bm25_options = [True, False] if full_text else [False]
-    last: BaseException | None = None
-    for bm25 in bm25_options:
-        for bits in bits_options:
-            schema, _ = _schema(client, dims, prefix, bits, bm25)
-            ip = _index_params(client, index_type, prefix, bits, bm25)
-            try:
-                client.create_collection(coll, schema=schema, index_params=ip, properties=wire)
-            except MilvusException as exc:
-                last = exc
-                if bits == "binary" and _refused(exc, "binary"):
-                    continue  # Milvus Lite: no binary vectors; the +/-1 field gives Hamming
-                if bm25 and _refused(exc, "function", "bm25", "analyzer", "sparse"):
-                    break  # an older server: no full-text search
-                raise StoreError(
-                    f"Milvus at {store} refused to create collection {coll!r} ({exc})."
-                ) from None
-            call(store, "load_collection", client.load_collection, coll)
-            return bits, bm25
-    raise StoreError(f"Milvus at {store} refused to create collection {coll!r} ({last}).")
+    bits_options = ["sign"] if version.lower().startswith("milvus_lite") else ["binary", "sign"]
+    options = [
+        (prefix, bits, bm25) for bm25 in ([True, False] if full_text else [False])
+        for bits in bits_options
+    ]  # fmt: skip
+    options.append((0, "none", False))
+    refusals: list[str] = []
+    quiet = _QuietRefusal()  # pymilvus logs each refused try as an error: they are expected
+    logging.getLogger("pymilvus.decorators").addFilter(quiet)
+    try:
+        return _try_schemas(client, store, coll, dims, index_type, wire, options, refusals, version)
+    finally:
+        logging.getLogger("pymilvus.decorators").removeFilter(quiet)
+
+
+class _QuietRefusal(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "create_collection" not in record.getMessage()
+
+
+def _try_schemas(
+    client: Any, store: str, coll: str, dims: int, index_type: str, wire: dict[str, str],
+    options: list[tuple[int, str, bool]], refusals: list[str], version: str,
+) -> tuple[int, str, bool]:  # fmt: skip
+    from pymilvus import MilvusException
+
+    i = 0
+    while i < len(options):
+        pre, bits, bm25 = options[i]
+        schema, _ = _schema(client, dims, pre, bits, bm25)
+        ip = _index_params(client, index_type, pre, bits, bm25)
+        try:
+            client.create_collection(coll, schema=schema, index_params=ip, properties=wire)
+        except MilvusException as exc:
+            refusals.append(str(getattr(exc, "message", exc)))
+            # one vector field only (Milvus 2.3): straight to the last schema
+            i = (
+                len(options) - 1
+                if _refused(exc, "multiple vector") and i < len(options) - 1
+                else i + 1
+            )
+            continue
+        call(store, "load_collection", client.load_collection, coll)
+        return pre, bits, bm25
+    raise StoreError(
+        f"Milvus at {store} (version {version}) refused to create collection {coll!r}: "
+        + "; ".join(dict.fromkeys(refusals))
+    )
 
 
 # --- writing -------------------------------------------------------------------------
@@ -471,8 +500,10 @@ def create_milvus(
         "nlist": NLIST,
         "prefix_dims": prefix,
     }
-    bits, bm25 = _create_collection(client, store, coll, dims, prefix, index_type, props, full_text)
-    extra = {"bits": bits, "bm25": "milvus" if bm25 else "local"}
+    prefix, bits, bm25 = _create_collection(
+        client, store, coll, dims, prefix, index_type, props, full_text
+    )
+    extra = {"prefix_dims": prefix, "bits": bits, "bm25": "milvus" if bm25 else "local"}
     write_properties(client, store, coll, extra)
     props.update(extra)
     remember(name, store)
