@@ -149,7 +149,11 @@ def test_incremental_ann_equals_a_rebuild(home: Path) -> None:
     assert after.ids.tolist() == exact.ids.tolist()
 
 
-def test_a_small_update_is_served_from_the_file_plus_a_delta(home: Path) -> None:
+def test_a_small_update_is_served_from_the_file_plus_a_delta(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from embedlab.stores import local
+
     index = _make("delta", 3000)
     q = _vectors(9000, 9010)
     index.search(q, 10, stage=FirstStage(exact=False))
@@ -171,6 +175,7 @@ def test_a_small_update_is_served_from_the_file_plus_a_delta(home: Path) -> None
     np.testing.assert_allclose(found.scores, exact.scores, atol=1e-5)
     dense = local_queries(index).dense_index()
     dense.ann_threshold = 200
+    monkeypatch.setattr(local, "FILTER_ANN_MIN", 10)
     try:
         expr = Eq("part", "3")
         a = index.search(probe, 10, filter=expr, stage=FirstStage(exact=False))
@@ -285,7 +290,10 @@ FILTERS = [
 ]
 
 
-def test_filters_equal_the_brute_force_answer(home: Path) -> None:
+def test_filters_equal_the_brute_force_answer(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from embedlab.stores import local
+
+    monkeypatch.setattr(local, "FILTER_ANN_MIN", 10)  # 250 rows count as many here
     index = _make("filters", 2500)
     raw = _vectors(0, 2500)
     records = _records(index)

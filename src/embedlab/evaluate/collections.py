@@ -121,8 +121,9 @@ def save_judgments(name: str, index_name: str, judgments: list[Judgment]) -> Ret
     if unknown:
         raise DatasetError(f"Chunks {unknown[:5]} are not in index {index_name!r} (any more).")
     with open(folder / "corpus.jsonl", "w", encoding="utf-8") as f:
-        for cid, text in zip(ids, index.texts(), strict=True):
-            f.write(json.dumps({"_id": str(cid), "text": text}, ensure_ascii=False) + "\n")
+        for page in index.iter_chunks():  # a page at a time: not every text at once
+            for c in page:
+                f.write(json.dumps({"_id": str(c.id), "text": c.text}, ensure_ascii=False) + "\n")
     queries = {q["_id"]: q["text"] for q in _read_jsonl(folder / "queries.jsonl")}
     by_text = {t: q for q, t in queries.items()}
     qrels = _read_qrels(folder / "qrels.tsv")

@@ -121,9 +121,9 @@ def _lost_at(mode: str, ranks: dict[str, int | None], reranked: bool) -> str:
 def _check_keys(index: Index, ds: RetrievalDataset) -> None:
     sample = index.get_chunks([int(i) for i in index.chunk_ids()[:200]])
     wanted = {d for docs in ds.qrels.values() for d in docs}
-    if not any(doc_key(c) in wanted for c in sample) and not wanted & {
-        doc_key(c) for c in index.get_chunks([int(i) for i in index.chunk_ids()])
-    }:
+    if not any(doc_key(c) in wanted for c in sample) and not any(
+        doc_key(c) in wanted for page in index.iter_chunks() for c in page
+    ):
         raise DatasetError(
             f"No chunk of index {index.name!r} belongs to a judged document of {ds.name!r} "
             "(matched by the '_id' or 'id' field, else the chunk id). Index the data set's "

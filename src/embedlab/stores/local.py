@@ -40,6 +40,9 @@ FILTER_CACHE = 8
 #: of a small filter's rows; a filter of at least ``ann_threshold`` rows is answered in
 #: place instead: FAISS's id selector, or a scan of the mapped rows, no copy).
 FILTER_BYTES = 256 << 20
+#: a filter keeping at least this many rows (and 1 % of them) of an index searched by ANN
+#: is answered by the ANN index with an id selector, not by a restricted copy.
+FILTER_ANN_MIN = 1000
 #: indexes whose current-generation first stages are kept in this process.
 INDEX_CACHE = 16
 
@@ -166,13 +169,16 @@ class LocalQueries:
         ``rows``; ``None`` for a small filter or a Matryoshka/quantized stage (answered on
         a restricted copy, as before)."""
         base = self.dense_index()
-        if len(rows) < base.ann_threshold or stage.dims is not None or stage.quantize:
+        if stage.dims is not None or stage.quantize:
             return None
         k = min(k, len(rows))
-        if stage.exact is not True:
+        big = base.n >= base.ann_threshold  # the unfiltered query would use the ANN index
+        if big and stage.exact is not True and len(rows) >= max(FILTER_ANN_MIN, 0.01 * base.n):
             hits = base.ann(q, k, rows=rows)
             if not (hits.ids < 0).any():
                 return hits.ids, hits.scores, "ann"
+        elif len(rows) < base.ann_threshold:
+            return None
         from embedlab.vectors import top_k_rows
 
         order, scores = top_k_rows(scores_of(base.vectors, q)[:, rows], k)
@@ -191,6 +197,9 @@ class LocalQueries:
         """Read records (and, with the builders, the dense and BM25 indexes when first
         needed) from ``index``; called again with the index object opened last (the builders
         kept), so a closed one is never read."""
+        if dense is None and keyword is None and getattr(self, "_bound", None) is index:
+            return  # bound to this very object already (every query of an open index)
+        self._bound = index
         if dense is not None or keyword is not None:
             self._builders = (dense, keyword, generation)
         select = getattr(index, "filter_rows", None)
