@@ -23,6 +23,7 @@ from embedlab.models import Encoder
 from embedlab.stores import create_index, open_index, update_index
 from embedlab.stores.milvus import MilvusIndex, connect
 from tests.scale.conftest import drop_indexes
+from tests.scale.scale_helpers import MemoEncoder
 from tests.stores.store_helpers import write_news
 
 #: the killed create: rows are upserted 8 at a time so the kill lands between batches.
@@ -101,7 +102,7 @@ def test_sigkill_during_create_then_update(milvus: str, minilm: Encoder, tmp_pat
     folder = tmp_path / "news"
     write_news(folder, 6, max_chars=1200)
     sources = [str(demo_path()), str(folder)]
-    clean = create_index("killed-clean", sources, minilm, store="embedded")
+    clean = create_index("killed-clean", sources, MemoEncoder(minilm), store="embedded")
     script = tmp_path / "create.py"
     script.write_text(KILLED_CREATE)
     proc = subprocess.Popen(
@@ -133,7 +134,7 @@ def test_sigkill_during_create_then_update(milvus: str, minilm: Encoder, tmp_pat
     assert 0 < int(rows[0]["count(*)"]) < len(clean)  # a partial index
     with pytest.raises(IndexNotFoundError, match="never committed"):
         open_index("killed_m")  # no commit marker yet
-    report = update_index("killed_m", minilm)
+    report = update_index("killed_m", MemoEncoder(minilm))
     index = open_index("killed_m")
     assert len(index) == len(clean)
     assert _rows(index) == _rows(clean)
@@ -162,8 +163,9 @@ def test_eval_rag_over_milvus_equals_embedded(
         f.write("query-id\tcorpus-id\tscore\n")
         for i, d in enumerate(docs[:12]):
             f.write(f"q{i}\t{d['id']}\t1\n")
-    create_index("eval_m", [folder / "corpus.jsonl"], minilm, store=milvus)
-    create_index("eval-embedded", [folder / "corpus.jsonl"], minilm, store="embedded")
+    encoder = MemoEncoder(minilm)
+    create_index("eval_m", [folder / "corpus.jsonl"], encoder, store=milvus)
+    create_index("eval-embedded", [folder / "corpus.jsonl"], encoder, store="embedded")
     out = {}
     for name in ("eval_m", "eval-embedded"):
         r = CliRunner().invoke(

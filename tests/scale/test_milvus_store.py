@@ -20,7 +20,7 @@ from embedlab.models import Encoder
 from embedlab.stores import And, Eq, FirstStage, In, Or, create_index, open_index
 from embedlab.stores.milvus import MilvusIndex, to_expression
 from tests.scale.conftest import drop_indexes, free_port
-from tests.scale.scale_helpers import keys, recall
+from tests.scale.scale_helpers import MemoEncoder, keys, recall
 from tests.stores.store_helpers import write_news
 
 QUERIES = [
@@ -50,8 +50,9 @@ def pair(milvus: str, minilm: Encoder, tmp_path_factory: pytest.TempPathFactory)
     folder = tmp_path_factory.mktemp("scale-news")
     write_news(folder, 12, max_chars=1200)
     sources = [demo_path(), folder]
-    m = create_index("scale_pair", sources, minilm, store=milvus)
-    e = create_index("scale-pair-embedded", sources, minilm, store="embedded")
+    encoder = MemoEncoder(minilm)  # each chunk embedded once for both stores
+    m = create_index("scale_pair", sources, encoder, store=milvus)
+    e = create_index("scale-pair-embedded", sources, encoder, store="embedded")
     return m, e
 
 
