@@ -198,3 +198,57 @@ def test_the_meter_draws_the_bands_and_places_the_score(
     assert left == pytest.approx(100 * (pair.cosine - lo) / (hi - lo), abs=0.01)
     assert "100 %" not in page.inner_text("#pair .big")
     page.screenshot(path=str(test_output / "lab-similarity-bands.png"), full_page=True)
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_the_languages_page_reads_each_pair_against_the_bands(
+    page: Any, live_server: str, minilm: Encoder
+) -> None:
+    """E5 put a non-translation at the 94th percentile of its unrelated pairs; the page now
+    says which band each score reads as and how it ranks among the model's translations."""
+    from embedlab.models import load_model
+    from embedlab.models.registry import find_spec, is_installed
+
+    spec = find_spec("e5-multilingual")
+    if spec is None or not is_installed(spec):
+        pytest.skip("e5-multilingual is not installed")
+    e5 = load_model("e5-multilingual")
+    pairs = [
+        ("The children are playing in the garden.", "Die Kinder spielen im Garten."),
+        ("Il fait très beau aujourd'hui.", "The company plans to open three new warehouses."),
+    ]
+    page.goto(live_server + "/static/languages.html")
+    page.wait_for_function("document.querySelector('#multi option') !== null", timeout=60_000)
+    page.fill("#pairs", "\n".join(f"{a} | {b}" for a, b in pairs))
+    page.select_option("#english", "minilm")
+    page.select_option("#multi", "e5-multilingual")
+    page.click("#run")
+    page.wait_for_selector("#table tbody tr", timeout=240_000)
+    assert page.locator("#error").is_hidden(), page.locator("#error").text_content()
+    labels = {
+        "unrelated": "unrelated pairs",
+        "same_topic": "same-topic pairs",
+        "paraphrase": "paraphrases",
+    }
+    translations = bands_for(e5).band("translation").scores
+    for i, (a, b) in enumerate(pairs):
+        cells = page.locator("#table tbody tr").nth(i).locator("td.reads")
+        en, multi = score_pair(minilm, a, b), score_pair(e5, a, b)
+        assert cells.nth(0).inner_text() == f"like {labels[en.band]}"
+        beaten = 100.0 * np.mean(translations < multi.cosine)
+        assert multi.band_percentiles["translation"] == pytest.approx(beaten)
+        want = f"like {labels[multi.band]} · above {math.floor(beaten + 0.5)} % of translations"
+        assert cells.nth(1).inner_text() == want
+    assert (
+        "translations"
+        not in page.locator("#table tbody tr").nth(1).locator("td.reads").nth(0).inner_text()
+    )
+    assert (
+        page.locator("#table tbody tr")
+        .nth(1)
+        .locator("td.reads")
+        .nth(1)
+        .inner_text()
+        .startswith("like unrelated pairs")
+    )
