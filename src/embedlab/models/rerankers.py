@@ -8,7 +8,10 @@ A reranker trained by embedlab may be *residual*: its folder's :data:`PRIOR_FILE
 bi-encoder and a scale, and its score is ``logit(query, passage) + scale * cos(query,
 passage)`` under that bi-encoder: it starts from the bi-encoder's ranking and training
 learns corrections (see :mod:`embedlab.train.reranker`). :func:`load_reranker` reads the
-file and loads the bi-encoder, so such a reranker works wherever a plain one does.
+file and loads the bi-encoder, so such a reranker works wherever a plain one does. The
+passages' bi-encoder vectors may be given (``score(..., vectors=)``: the stored vectors of
+an index made with that bi-encoder, see :func:`embedlab.search.rerank.rerank`); then only
+the query is embedded, not the candidates again.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from embedlab.bounded import BoundedCache
-from embedlab.errors import EmptyInputError, ModelError
+from embedlab.errors import EmptyInputError, InputError, ModelError
 from embedlab.models.base import Encoder, Reranker, as_text_list
 from embedlab.models.device import torch_device
 from embedlab.vectors.similarity import cosine_matrix
@@ -65,10 +68,29 @@ class CrossEncoderReranker(Reranker):
         limit = getattr(model, "max_seq_length", None)
         self.max_tokens: int | None = int(limit) if isinstance(limit, int) else None
 
-    def score(self, query: str, passages: Sequence[str]) -> np.ndarray:
+    @property
+    def prior_fingerprint(self) -> str | None:
+        """The fingerprint of the bi-encoder whose cosine is added (``None``: a plain
+        reranker): stored vectors of an index with this fingerprint can stand in for
+        embedding the passages."""
+        return None if self.prior is None else self.prior.info.fingerprint
+
+    def score(
+        self,
+        query: str,
+        passages: Sequence[str],
+        *,
+        vectors: np.ndarray | None = None,
+        query_vector: np.ndarray | None = None,
+    ) -> np.ndarray:
         """One score per passage, float32 ``(len(passages),)``; an empty list gives ``(0,)``.
 
+        :param vectors: the passages' vectors by the prior bi-encoder (role ``document``),
+            one row per passage, e.g. an index's stored vectors: used instead of embedding
+            the passages (a residual reranker only; the caller checks the model).
+        :param query_vector: the query's vector by the same bi-encoder (else it is embedded).
         :raises EmptyInputError: the query or a passage is empty.
+        :raises InputError: ``vectors`` has not one row per passage.
         """
         as_text_list(query)
         if len(passages) == 0:
@@ -95,8 +117,17 @@ class CrossEncoderReranker(Reranker):
                 )
             scores = scores[:, 0]
         if self.prior is not None:
-            q = self.prior.embed([query], role="query")
-            d = self.prior.embed(items, role="document")
+            if vectors is not None and len(vectors) != len(items):
+                raise InputError(
+                    f"{len(vectors)} passage vectors for {len(items)} passages: give one "
+                    "stored vector per passage, in the same order."
+                )
+            q = (
+                self.prior.embed([query], role="query")
+                if query_vector is None
+                else np.atleast_2d(np.asarray(query_vector, dtype=np.float32))
+            )
+            d = self.prior.embed(items, role="document") if vectors is None else vectors
             scores = scores + np.float32(self.prior_scale) * cosine_matrix(q, d)[0]
         return scores.astype(np.float32)
 

@@ -237,7 +237,7 @@ class Retriever:
             t = time.perf_counter()
             top = order[: cfg.rerank_candidates]
             assert self._passages is not None
-            result = rerank(self.reranker, query, self._passages(top))
+            result = rerank(self.reranker, query, self._passages(top), index=self.index, ids=top)
             order, scores = [top[int(i)] for i in result.order], result.scores.tolist()
             got.stages["reranked"] = Stage(order, scores)
             got.timings["rerank"] = time.perf_counter() - t

@@ -306,6 +306,28 @@ class Index(ABC):
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} model={self.model_name}>"
 
+    def vectors_of(self, ids: Sequence[int]) -> np.ndarray:
+        """The stored vectors of the chunks ``ids``, float32 ``(len(ids), dims)`` in the order
+        given (a residual reranker reads its candidates' vectors here instead of embedding
+        them again); an engine may override it to fetch only those rows.
+
+        :raises InputError: when an id is not in the index.
+        """
+        all_ids, want = self.chunk_ids(), np.asarray(ids, dtype=np.int64).reshape(-1)
+        if not len(all_ids):
+            rows = np.zeros(0, dtype=np.int64)
+        else:  # chunk ids are in row order, ascending; any order is looked up all the same
+            order = None if np.all(all_ids[1:] > all_ids[:-1]) else np.argsort(all_ids)
+            pos = np.minimum(np.searchsorted(all_ids, want, sorter=order), len(all_ids) - 1)
+            rows = pos if order is None else order[pos]
+        missing = want if not len(all_ids) else want[all_ids[rows] != want]
+        if len(missing):
+            raise InputError(
+                f"Index {self.name!r} has no chunk with id {int(missing[0])}: ids come from "
+                "its search results or chunk_ids()."
+            )
+        return np.array(self.vectors()[rows], dtype=np.float32)
+
 
 def _check_batch(batch: int) -> None:
     if batch < 1:

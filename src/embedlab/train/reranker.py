@@ -259,13 +259,11 @@ def train_reranker(
     if evaluate and not run.interrupted:
         prior_encoder = load_model(prior_name) if config.prior_scale else None
         scorer = CrossEncoderReranker(model, str(folder), prior_encoder, config.prior_scale)
+        dataset = eval_dataset or heldout_dataset(held, [p.positive for p in train])
         before, after = evaluate_reranked(
-            bi_encoder,
-            scorer.score,
-            eval_dataset or heldout_dataset(held, [p.positive for p in train]),
-            bi_name,
+            bi_encoder, _stored_prior(scorer, dataset.doc_texts()), dataset, bi_name,
             config.candidates,
-        )
+        )  # fmt: skip
     result = RerankerResult(
         out=str(folder),
         config=asdict(config),
@@ -286,6 +284,23 @@ def train_reranker(
             f"{folder} (load_reranker('{folder}')). Train again with --out NEW_FOLDER to finish."
         )
     return result
+
+
+def _stored_prior(
+    scorer: CrossEncoderReranker, texts: Sequence[str]
+) -> Callable[[str, list[str]], np.ndarray]:
+    """``scorer.score``, reading the candidates' prior vectors from the corpus embedded once
+    (as a search reads an index's stored vectors) instead of embedding them per query."""
+    if scorer.prior is None:
+        return scorer.score
+    unique = list(dict.fromkeys(texts))
+    where = {t: i for i, t in enumerate(unique)}
+    vectors = scorer.prior.embed(unique, role="document")
+
+    def score(query: str, passages: list[str]) -> np.ndarray:
+        return scorer.score(query, passages, vectors=vectors[[where[p] for p in passages]])
+
+    return score
 
 
 def _group_cosines(bi_encoder: Any, groups: Sequence[Sequence[str]], dev: str) -> Any:
