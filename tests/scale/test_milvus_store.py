@@ -12,6 +12,7 @@ from embedlab.data.demo_corpus import demo_path
 from embedlab.errors import (
     FingerprintMismatchError,
     IndexExistsError,
+    IndexNotFoundError,
     InputError,
     MilvusUnreachableError,
     NotAnIndexError,
@@ -175,6 +176,8 @@ def test_opened_by_name_and_listed(pair, milvus: str) -> None:
     assert engines["scale-pair-embedded"] == "embedded"
     with pytest.raises(IndexExistsError):
         create_index("scale_pair", [demo_path()], "minilm", store=milvus)
+    with pytest.raises(IndexNotFoundError, match="holds index 'scale_pair'"):
+        open_index("scale-pair", store=milvus)  # the same collection name, another index
 
 
 def test_fingerprint_refused(pair, glove: Encoder) -> None:

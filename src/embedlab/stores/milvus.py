@@ -236,6 +236,12 @@ def open_props(store: str, name: str, *, committed: bool = True) -> tuple[Any, s
             "properties carry no embedlab.fingerprint): pick another index name, or drop "
             "that collection with a Milvus client if it is yours to drop."
         )
+    if str(props.get("name", name)) != name:
+        raise IndexNotFoundError(
+            f"No index named {name!r} in Milvus at {store}: its collection name {coll!r} "
+            f"holds index {props.get('name')!r} (names that differ only in characters Milvus "
+            "refuses share a collection): pick another name."
+        )
     if committed and not props.get("committed"):
         raise IndexNotFoundError(
             f"Index {name!r} in Milvus at {store} was never committed (its create was "
