@@ -134,12 +134,16 @@ def test_sigkill_during_create_then_update(milvus: str, minilm: Encoder, tmp_pat
     assert 0 < int(rows[0]["count(*)"]) < len(clean)  # a partial index
     with pytest.raises(IndexNotFoundError, match="never committed"):
         open_index("killed_m")  # no commit marker yet
+    r = CliRunner().invoke(cli, ["index", "check", "killed_m"])
+    assert r.exit_code == 1 and "No commit marker" in r.output, r.output
     report = update_index("killed_m", MemoEncoder(minilm))
     index = open_index("killed_m")
     assert len(index) == len(clean)
     assert _rows(index) == _rows(clean)
     assert report.chunks_embedded == len(clean) - int(rows[0]["count(*)"])
     assert update_index("killed_m", minilm).chunks_embedded == 0  # nothing left to do
+    r = CliRunner().invoke(cli, ["index", "check", "killed_m"])
+    assert r.exit_code == 0 and r.output.rstrip().endswith("OK"), r.output
 
 
 def test_eval_rag_over_milvus_equals_embedded(

@@ -12,7 +12,7 @@ import hashlib
 import sqlite3
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -75,6 +75,10 @@ def check_index(name: str) -> CheckReport:
     folder = index_folder(name)
     db = folder / DB_NAME
     if not db.exists():
+        from embedlab.stores.milvus_writer import check_milvus, find_store
+
+        if (store := find_store(name)) is not None:  # an index in Milvus
+            return cast(CheckReport, check_milvus(name, store))
         raise IndexNotFoundError(f"No index named {name!r} (see 'embedlab index list').")
     report = CheckReport(name, str(folder))
     hint = rebuild_hint(name)

@@ -571,6 +571,48 @@ def known_stores(default: str | None = None) -> list[str]:
     return sorted(uris)
 
 
+def check_milvus(name: str, store: str) -> Any:
+    """``index check`` for a Milvus index: properties (fingerprint, commit marker), and
+    that every file's rows are complete (as many rows with one hash as its chunk count)
+    and every row has its vector. Read-only.
+
+    :returns: a :class:`~embedlab.stores.check.CheckReport` (folder = the store and
+        collection).
+    """
+    from embedlab.stores.check import CheckReport
+
+    store, _ = parse_uri(store)
+    client, coll, props = open_props(store, name, committed=False)
+    report = CheckReport(name, f"{store}/{coll}")
+    report.schema_version = int(props.get("schema", 0))
+    report.model, report.fingerprint = str(props.get("model", "")), str(props["fingerprint"])
+    report.integrity = "milvus"
+    hint = f"run 'embedlab index update {name}' to finish it"
+    if not props.get("committed"):
+        report.problems.append(f"No commit marker: a create was interrupted; {hint}.")
+    files = _existing(client, store, coll)
+    report.documents = len(files)
+    report.chunks = sum(len(e.ids) for e in files.values())
+    for path, e in sorted(files.items()):
+        if not e.complete():
+            have = len(e.ids)
+            want = ", ".join(str(c) for c in sorted(e.chunks))
+            report.problems.append(
+                f"{path}: {have} row(s) for {want} chunk(s) of {len(e.hashes)} version(s) of "
+                f"the file (a run was interrupted); {hint}."
+            )
+    rows = call(store, "count", client.query, coll, filter="", output_fields=["count(*)"],
+                consistency_level="Strong")  # fmt: skip
+    total = int(rows[0]["count(*)"]) if rows else 0
+    if total != report.chunks:
+        report.problems.append(f"{total} rows counted, {report.chunks} read: {hint}.")
+    report.notes.append(
+        f"Milvus at {store}, collection {coll!r}: Milvus keeps its own segments and checks "
+        "them; this check reads the rows."
+    )
+    return report
+
+
 def resolve(name: str, store: str | None, embedded: bool, *, new: bool = False) -> str | None:
     """Where index ``name`` lives: the Milvus URI, or ``None`` for the embedded store.
 
@@ -618,6 +660,7 @@ def survey_milvus() -> list[tuple[str, Any, str]]:
 
 
 __all__ = [
+    "check_milvus",
     "create_milvus",
     "drop_milvus",
     "find_store",
