@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
+from embedlab.errors import InputError
 from embedlab.evaluate.collections import (
     Judgment,
     list_collections,
@@ -24,7 +25,8 @@ from embedlab.evaluate.cost import cost_table
 from embedlab.evaluate.grid import MODES, QUANTIZE, run_grid
 from embedlab.evaluate.report import compare_queries, default_pair
 from embedlab.figures.evaluate import cost_bars, latency_bars, quality_vs_bytes, quality_vs_dims
-from embedlab.server.access import policy_of
+from embedlab.server.access import policy_of, trained_dir
+from embedlab.server.jobs import Job, start_job
 from embedlab.server.limits import long_job
 from embedlab.server.routes.lab import fig_json
 
@@ -46,6 +48,15 @@ class GridRequest(BaseModel):
         None, description="A trained reranker's name or one the server was started with."
     )
     rescore: bool = False
+
+
+class TrainRerankerRequest(BaseModel):
+    """Train a reranker on an index's title -> text pairs, saved in embedlab's home."""
+
+    index: str = Field(..., description="The index whose titled documents give the pairs.")
+    name: str = Field(..., min_length=1, max_length=64, description="The new reranker's name.")
+    epochs: int = Field(1, ge=1, le=5)
+    max_pairs: int = Field(300, ge=8, le=5000, description="Most pairs trained on.")
 
 
 class CostRequest(BaseModel):
@@ -94,7 +105,7 @@ async def options() -> dict[str, Any]:
     }
 
 
-def _grid(req: GridRequest) -> dict[str, Any]:
+def _grid(req: GridRequest, job: Job | None = None) -> dict[str, Any]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         ds = open_collection(req.dataset)
@@ -107,6 +118,7 @@ def _grid(req: GridRequest) -> dict[str, Any]:
         k=req.k,
         reranker=req.reranker,
         rescore=req.rescore,
+        progress=None if job is None else job.progress,
     )
     rows = grid.rows()
     a, b = default_pair(grid)
@@ -128,22 +140,109 @@ def _grid(req: GridRequest) -> dict[str, Any]:
     }
 
 
-@router.post("/grid")
-async def grid(req: GridRequest, request: Request) -> dict[str, Any]:
-    """Run the grid (embeddings cached per model and corpus) and return table and figures.
-
-    One of the long jobs: a 429 when the server already runs its limit of them.
-    """
+def _checked(req: GridRequest, request: Request) -> GridRequest:
     policy = policy_of(request)
-    checked = req.model_copy(
+    return req.model_copy(
         update={
             "dataset": policy.dataset(req.dataset),
             "models": policy.models_list(req.models),
             "reranker": policy.reranker(req.reranker),
         }
     )
+
+
+@router.post("/grid")
+async def grid(req: GridRequest, request: Request) -> dict[str, Any]:
+    """Run the grid (embeddings cached per model and corpus) and return table and figures.
+
+    One of the long jobs: a 429 when the server already runs its limit of them.
+    """
+    checked = _checked(req, request)
     async with long_job(request, "grid"):
         return await asyncio.to_thread(_grid, checked)
+
+
+@router.post("/grid/jobs")
+async def grid_job(req: GridRequest, request: Request) -> dict[str, Any]:
+    """Start the grid as a background job: each stage (a model embedding the corpus, each
+    configuration searched) streams from ``/lab/jobs/{job}/events`` and a cancel stops it
+    between stages; the ``done`` event carries what ``POST /lab/evaluate/grid`` answers."""
+    checked = _checked(req, request)
+    job = await start_job(
+        request, "grid", f"grid on {checked.dataset}", lambda j: _grid(checked, j)
+    )
+    return {"job": job.id, "events": f"/lab/jobs/{job.id}/events"}
+
+
+def _train_reranker(req: TrainRerankerRequest, job: Job) -> dict[str, Any]:
+    from embedlab.train.pairs import pairs_from_index
+    from embedlab.train.reranker import RerankerConfig, train_reranker
+
+    job.progress(f"reading title -> text pairs from index {req.index}", 0.0)
+    pairs = pairs_from_index(req.index)[: req.max_pairs]
+    if len(pairs) < 8:
+        raise InputError(
+            f"Index {req.index!r} gives {len(pairs)} title -> text pairs; a reranker needs at "
+            "least 8. Index records with a title field (JSONL or CSV with 'title'), or "
+            "Markdown files with a heading."
+        )
+    job.progress(f"mining hard negatives for {len(pairs)} pairs", 0.02)
+
+    def step(done: int, total: int, loss: float) -> None:
+        job.progress(f"step {done} of {total}, loss {loss:.3f}", done / max(total, 1),
+                     step=done, steps=total, loss=loss)  # fmt: skip
+
+    out = trained_dir() / req.name
+    r = train_reranker(pairs, out, RerankerConfig(epochs=req.epochs), progress=step)
+    scores = {
+        label: {"nDCG@10": sc.ndcg10, "recall@10": sc.metrics.get("recall@10"),
+                "MRR": sc.metrics.get("MRR")}
+        for label, sc in (("bi-encoder", r.bi_encoder), ("reranked", r.reranked))
+        if sc is not None
+    }  # fmt: skip
+    return {
+        "reranker": req.name,
+        "pairs": len(pairs),
+        "steps": r.steps,
+        "seconds": r.seconds,
+        "examples_per_second": r.examples_per_second,
+        "device": r.device,
+        "held_out": scores,
+    }
+
+
+@router.post("/rerankers/train")
+async def train_reranker_job(req: TrainRerankerRequest, request: Request) -> dict[str, Any]:
+    """Train a reranker named ``name`` on the chosen index's title -> text pairs as a
+    background job (progress per step at ``/lab/jobs/{job}/events``, cancellable); it is
+    saved in embedlab's home and offered by ``GET /lab/search/rerankers`` once done."""
+    import shutil
+
+    from embedlab.server.uploads import owned_folder
+    from embedlab.stores import list_indexes
+
+    policy = policy_of(request)
+    index = policy.index(req.index)
+    policy.check_value(req.name, "name")
+    owned_folder(req.name)  # a plain name, or a clear refusal
+    if index not in await asyncio.to_thread(list_indexes):
+        from embedlab.errors import IndexNotFoundError
+
+        raise IndexNotFoundError(f"No index named {index!r} to train a reranker on.")
+    out = trained_dir() / req.name
+    if out.exists():
+        raise InputError(
+            f"A model or reranker named {req.name!r} already exists in {trained_dir()}: "
+            "choose another name."
+        )
+    job = await start_job(
+        request,
+        "train",
+        f"reranker {req.name} on {index}",
+        lambda j: _train_reranker(req, j),
+        on_cancel=lambda: shutil.rmtree(out, ignore_errors=True),
+    )
+    return {"job": job.id, "events": f"/lab/jobs/{job.id}/events"}
 
 
 def _cost(req: CostRequest) -> dict[str, Any]:
