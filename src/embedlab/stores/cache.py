@@ -129,13 +129,16 @@ def _generation(name: str) -> int:
 def cached_bm25(index: Any, generation: int) -> KeywordSearch:
     """The keyword index of ``index`` at ``generation``, persisted under its folder.
 
-    Chunk ids ascending (the embedded store, memory indexes): the incremental
+    The embedded store (chunk ids ascending): the incremental
     :class:`~embedlab.stores.fulltext.FullTextIndex`, caught up from this process's previous
     one or the newest state on disk (new chunks tokenized, removed ones marked dead), not
-    rebuilt. Other ids: a :class:`BM25Index` built whole per generation.
+    rebuilt. Other indexes (a memory index: the evaluation grid compares its rankings with
+    the grid's own :class:`BM25Index` exactly, one arithmetic): a :class:`BM25Index` built
+    whole per generation. Both score rank_bm25's Okapi; they differ by float32 rounding.
     """
     import numpy as np
 
+    from embedlab.stores.embedded import EmbeddedIndex
     from embedlab.stores.fulltext import FullTextIndex, open_keyword, store_fetch
 
     key = cache_key(index)  # an index dropped and made again never catches up from the old
@@ -145,7 +148,8 @@ def cached_bm25(index: Any, generation: int) -> KeywordSearch:
             return hit[1]
         ids = np.asarray(index.chunk_ids(), dtype=np.int64)
         bm25: KeywordSearch
-        if len(ids) < 2 or bool(np.all(ids[1:] > ids[:-1])):
+        ascending = len(ids) < 2 or bool(np.all(ids[1:] > ids[:-1]))
+        if isinstance(index, EmbeddedIndex) and ascending:
             prior = hit[1] if hit is not None and isinstance(hit[1], FullTextIndex) else None
             bm25 = open_keyword(
                 index.folder, generation, ids, store_fetch(index), index.texts, prior
