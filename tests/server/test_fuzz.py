@@ -28,6 +28,7 @@ from embedlab.server.config import ServerConfig
 #: operations left out, by path (see the module docstring).
 SKIPPED = (
     r"^/lab/maps$|^/lab/evaluate/grid$|^/lab/search/costs$|^/lab/train/word2vec-step$"
+    r"|/jobs$|^/lab/evaluate/rerankers/train$|^/lab/indexes/(create|update)$"
     r"|^/lab/languages$|chat|generate|completions|/ask|connect|static-lesson|^/lab/forces$"
     r"|^/lab/matryoshka$|^/lab/chooser/measure$"  # long jobs: embed a whole collection
 )
