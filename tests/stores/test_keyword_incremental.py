@@ -206,3 +206,15 @@ def test_embedded_store_keyword_incremental_with_filters(
         assert (index.folder / "bm25" / f"gen-{gen}" / "state.json").exists()
     finally:
         drop_index("kw-incremental")
+
+
+def test_unwritable_folder_keeps_the_index_in_memory(tmp_path: Path, news: list[Any]) -> None:
+    (tmp_path / "bm25").write_text("a file where the folder would be")
+    text_of = {i: a.text for i, a in enumerate(news[:40])}
+    calls = {"fetched": 0, "built": 0}
+    ids = np.arange(40, dtype=np.int64)
+    index = _open(tmp_path, 4, ids, text_of, calls)
+    later = _open(tmp_path, 5, np.r_[ids[1:], 40], {**text_of, 40: news[40].text}, calls, index)
+    assert calls == {"fetched": 1, "built": 1}  # caught up in memory from the prior
+    _assert_equals_reference(later, np.r_[ids[1:], 40], {**text_of, 40: news[40].text}, QUERIES)
+    assert (tmp_path / "bm25").read_text() == "a file where the folder would be"
