@@ -9,12 +9,14 @@ against the in-process model.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,8 @@ pytest.importorskip("ray", reason="Ray is in the scale extra: pip install 'embed
 SCRIPTS = Path(__file__).parent / "ray_scripts"
 DEMO = Path(__file__).parents[2] / "src" / "embedlab" / "data" / "demo" / "demo.jsonl"
 BIN = Path(sys.executable).parent
+#: the indexes these tests make (dropped at the end).
+MADE = ("viaray", "dying", "inprocess", "interrupted")
 QUERIES = ["how long should tomato sauce simmer", "why does dough rest", "planets and orbits"]
 
 
@@ -47,7 +51,9 @@ def _unshare_refused() -> str | None:
 
 
 @pytest.fixture(scope="module")
-def ray_run(tmp_path_factory: pytest.TempPathFactory, embedlab_home: Path) -> dict[str, Any]:
+def ray_run(
+    tmp_path_factory: pytest.TempPathFactory, embedlab_home: Path
+) -> Iterator[dict[str, Any]]:
     """Start a head and a worker in a fresh network namespace, run every scenario against
     them, stop the cluster; return the scenarios' results (and where their files are)."""
     why = _unshare_refused()
@@ -84,7 +90,12 @@ def ray_run(tmp_path_factory: pytest.TempPathFactory, embedlab_home: Path) -> di
         pytest.fail(f"the Ray scenarios wrote nothing (exit {proc.returncode}):\n"
                     f"{proc.stderr[-3000:]}\n{logs}")  # fmt: skip
     result = json.loads(result_file.read_text())
-    return {"result": result, "out": out, "corpus": corpus, "texts": texts}
+    yield {"result": result, "out": out, "corpus": corpus, "texts": texts}
+    from embedlab.stores import drop_index
+
+    for name in MADE:  # later tests list indexes: leave none of ours
+        with contextlib.suppress(Exception):
+            drop_index(name)
 
 
 def _ok(run: dict[str, Any], name: str) -> Any:
@@ -203,3 +214,21 @@ def test_ctrl_c_during_a_ray_run_keeps_what_was_committed_and_update_resumes(
     keys = sorted(vecs)
     local = minilm.embed(keys, role="document")
     assert _cosines(np.stack([vecs[k] for k in keys]), local).min() > 0.9999
+
+
+def test_an_index_built_through_ray_into_milvus_answers_search(
+    ray_run: dict[str, Any], minilm: Encoder
+) -> None:
+    info = _ok(ray_run, "milvus")
+    if "skipped" in info:
+        if in_ci():
+            pytest.fail(info["skipped"], pytrace=False)
+        pytest.skip(info["skipped"])
+    assert info["exit"] == 0, info["output"]
+    local = _local_index(ray_run, minilm)
+    for q in QUERIES:
+        r = CliRunner().invoke(cli, ["search", local, q, "-k", "10", "--mode", "dense", "--json"])
+        want = [h["chunk"]["text"] for h in json.loads(r.stdout)["hits"]]
+        assert info["tops"][q] == want, q
+    assert info["update_exit"] == 0, info["update_output"]
+    assert "0 file(s) indexed, 1 unchanged" in info["update_output"]

@@ -160,4 +160,65 @@ def _ctrl_c() -> dict[str, object]:
     return out
 
 
+#: the searches compared with an index built in-process (tests/scale/test_ray.py).
+QUERIES = ["how long should tomato sauce simmer", "why does dough rest", "planets and orbits"]
+
+
+@scenario("milvus")
+def _milvus() -> dict[str, object]:
+    """``index create --store milvus://... --ray``: a Milvus Lite server in this namespace,
+    the index built through Ray into it, searched, updated through Ray, dropped."""
+    import signal
+    import subprocess
+
+    from click.testing import CliRunner
+    from pymilvus import MilvusClient
+
+    from embedlab.cli.main import cli
+
+    exe = Path(sys.executable).with_name("milvus-lite")
+    if not exe.exists():
+        return {"skipped": f"{exe} is not installed (pip install 'embedlab[scale]')"}
+    port = free_port()
+    store = f"milvus://127.0.0.1:{port}"
+    with open(OUT / "milvus.log", "wb") as log:
+        proc = subprocess.Popen([str(exe), "server", "--data-dir", str(OUT / "milvus"), "--host",
+                                 "127.0.0.1", "--port", str(port)],
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                client = MilvusClient(uri=f"http://127.0.0.1:{port}", timeout=2)
+                client.list_collections(timeout=2)
+                client.close()
+                break
+            except Exception:  # noqa: BLE001 - not up yet
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError((OUT / "milvus.log").read_text()[-1500:]) from None
+                time.sleep(0.3)
+        run = CliRunner()
+        made = run.invoke(cli, ["index", "create", "ray_m", str(CORPUS), "--store", store,
+                                "--ray", ADDRESS, "--ray-batch", "8", "-q"])  # fmt: skip
+        gc.collect()
+        tops = {}
+        for q in QUERIES:
+            r = run.invoke(cli, ["search", "ray_m", q, "-k", "10", "--mode", "dense", "--json"])
+            tops[q] = (
+                [h["chunk"]["text"] for h in json.loads(r.stdout)["hits"]]
+                if r.exit_code == 0
+                else r.output
+            )
+        updated = run.invoke(cli, ["index", "update", "ray_m", "--ray", ADDRESS, "-q"])
+        run.invoke(cli, ["index", "drop", "ray_m"])
+        return {"exit": made.exit_code, "output": made.output[-1500:], "tops": tops,
+                "update_exit": updated.exit_code, "update_output": updated.output[-1500:]}  # fmt: skip
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
 (OUT / "result.json").write_text(json.dumps(result, indent=1))
