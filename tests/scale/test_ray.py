@@ -232,3 +232,22 @@ def test_an_index_built_through_ray_into_milvus_answers_search(
         assert info["tops"][q] == want, q
     assert info["update_exit"] == 0, info["update_output"]
     assert "0 file(s) indexed, 1 unchanged" in info["update_output"]
+
+
+def test_cli_names_an_unreachable_ray_address_before_loading_the_model(tmp_path: Path) -> None:
+    """No cluster needed: nothing listens on a port just freed (refused at once)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    (tmp_path / "a.txt").write_text("a few words to index\n")
+    r = CliRunner().invoke(
+        cli, ["index", "create", "never", str(tmp_path), "--ray", f"127.0.0.1:{port}", "-q"]
+    )
+    assert r.exit_code != 0
+    assert f"Ray cluster at '127.0.0.1:{port}' is unreachable" in r.output
+    assert "Traceback" not in r.output
+    r = CliRunner().invoke(cli, ["index", "create", "never", str(tmp_path), "--ray", "x:1",
+                                 "--ray-actors", "0"])  # fmt: skip
+    assert r.exit_code == 2 and "--ray-actors" in r.output
