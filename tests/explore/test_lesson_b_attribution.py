@@ -187,4 +187,7 @@ def test_the_page_highlights_the_words(
         first.nth(2).inner_text() == f"{best[3]:.4f}"
         and first.nth(3).inner_text() == f"{best[0]:+.4f}"
     )
+    assert page.inner_text("#why-note").startswith(
+        f"{2 + len(wa) + len(wb)} texts embedded in one batch"
+    )
     page.screenshot(path=str(test_output / "lab-why-similar.png"), full_page=True)

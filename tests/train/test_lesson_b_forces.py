@@ -142,9 +142,14 @@ def test_the_page_shows_the_steps(
         assert [c.strip() for c in cells.locator(".cos").all_inner_texts()] == [
             f"{c:.4f}" for c in ref.cosines
         ]
-    summary = page.inner_text("#summary")
-    assert (
-        f"Positive pulled in +{run.steps[-1].cosines[0] - run.steps[0].cosines[0]:.3f}" in summary
+    first, last = run.steps[0], run.steps[-1]
+    moved = ", ".join(
+        f"{last.cosines[j] - first.cosines[j]:+.3f}" for j in range(1, len(first.cosines))
+    )
+    assert page.inner_text("#summary") == (
+        f"Positive pulled in {last.cosines[0] - first.cosines[0]:+.3f} ({first.cosines[0]:.3f} → "
+        f"{last.cosines[0]:.3f}); negatives moved {moved}; loss {first.loss:.4f} → {last.loss:.4f} "
+        f"in {STEPS} steps."
     )
     assert page.locator("#chart .main-svg").count() >= 1
     page.screenshot(path=str(test_output / "lab-forces.png"), full_page=True)

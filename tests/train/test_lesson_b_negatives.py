@@ -136,6 +136,10 @@ def test_the_page_flags_false_negatives(
         flag = scores[i + 1] > scores[0] - MARGIN
         flagged += flag
         assert cells.nth(5).inner_text() == ("likely false negative" if flag else "")
-    assert f"{flagged} flagged as likely false negatives" in page.inner_text("#flag-line")
+    line = page.inner_text("#flag-line")
+    assert (
+        f"9 candidates at ranks 1-10 of {len(docs)} texts in 'demo' (cosine under minilm)" in line
+    )
+    assert f"{flagged} flagged as likely false negatives (within {MARGIN:.2f} of" in line
     assert f"score {scores[0]:.4f}" in page.inner_text("#positive-line")
     page.screenshot(path=str(test_output / "lab-hard-negatives.png"), full_page=True)
