@@ -251,3 +251,17 @@ def test_cli_names_an_unreachable_ray_address_before_loading_the_model(tmp_path:
     r = CliRunner().invoke(cli, ["index", "create", "never", str(tmp_path), "--ray", "x:1",
                                  "--ray-actors", "0"])  # fmt: skip
     assert r.exit_code == 2 and "--ray-actors" in r.output
+
+
+def test_eval_retrieval_through_ray_scores_like_in_process(ray_run: dict[str, Any]) -> None:
+    info = _ok(ray_run, "eval_retrieval")
+    assert info["exit"] == 0, info["output"]
+    remote = json.loads(info["stdout"])
+    r = CliRunner().invoke(cli, ["eval", "retrieval", info["dataset"], "-m", "minilm", "--modes",
+                                 "dense", "--no-cache", "--json"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    local = json.loads(r.stdout)
+    assert len(remote["rows"]) == len(local["rows"]) == 1
+    for key, value in local["rows"][0].items():
+        if isinstance(value, float) and not key.endswith(("_ms", "ms")):
+            assert remote["rows"][0][key] == pytest.approx(value, abs=1e-6), key

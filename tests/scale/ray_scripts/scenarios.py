@@ -160,6 +160,26 @@ def _ctrl_c() -> dict[str, object]:
     return out
 
 
+@scenario("eval_retrieval")
+def _eval_retrieval() -> dict[str, object]:
+    """``eval retrieval DATASET --ray``: the grid's dense row from vectors made on the cluster
+    (``--no-cache``: nothing read from the embedding cache)."""
+    from click.testing import CliRunner
+
+    from embedlab.cli.main import cli
+
+    data = OUT / "news5"
+    run = CliRunner()
+    made = run.invoke(cli, ["eval", "make", "--news", str(data), "--limit", "5"])
+    if made.exit_code != 0:
+        return {"error": f"eval make failed: {made.output[-1500:]}"}
+    r = run.invoke(cli, ["eval", "retrieval", str(data), "-m", "minilm", "--modes", "dense",
+                         "--no-cache", "--ray", ADDRESS, "--json"])  # fmt: skip
+    gc.collect()
+    return {"exit": r.exit_code, "output": r.output[-3000:], "stdout": r.stdout,
+            "dataset": str(data)}  # fmt: skip
+
+
 #: the searches compared with an index built in-process (tests/scale/test_ray.py).
 QUERIES = ["how long should tomato sauce simmer", "why does dough rest", "planets and orbits"]
 
