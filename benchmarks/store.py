@@ -159,25 +159,39 @@ t0 = time.perf_counter()
 import numpy as np
 from embedlab.stores import open_index
 from embedlab.stores.base import FirstStage
+import faiss, embedlab.stores.local  # what the first query imports (FAISS, numba, bm25s)
+t_import = time.perf_counter() - t0
 name, mode = sys.argv[1], sys.argv[2]
-q = np.load(sys.argv[3])
-index = open_index(name)
-first = index.search(q[:1], 10)
-t_first = time.perf_counter() - t0
-
 def memory(folder):
     status = {l.split(':')[0]: int(l.split()[1]) * 1024 for l in open('/proc/self/status')
               if l.startswith(('VmRSS', 'RssAnon', 'RssFile', 'VmHWM'))}
     mapped, path = 0, ''
     for line in open('/proc/self/smaps'):
         head = line.split()
-        if len(head) >= 6 and '-' in head[0]:
-            path = head[5]
+        if head and '-' in head[0] and not head[0].endswith(':'):  # a mapping's first line
+            path = head[5] if len(head) >= 6 else ''  # anonymous: no path
         elif head and head[0] == 'Rss:' and path.startswith(str(folder)):
             mapped += int(head[1]) * 1024
     return {**status, 'mapped': mapped, 'beyond_mapped': status['VmRSS'] - mapped}
 
-out = {'open_first_query_s': t_first}
+q = np.load(sys.argv[3])
+t1 = time.perf_counter()
+profile = None
+if mode == 'profile':
+    import cProfile
+    profile = cProfile.Profile()
+    profile.enable()
+index = open_index(name)
+first = index.search(q[:1], 10)
+t_first = time.perf_counter() - t0
+t_store = time.perf_counter() - t1
+if profile is not None:
+    import pstats
+    profile.disable()
+    pstats.Stats(profile, stream=sys.stderr).sort_stats('cumulative').print_stats(14)
+
+out = {'open_first_query_s': t_first, 'imports_s': t_import, 'store_s': t_store,
+       'steady': memory(index.folder)}
 if mode == 'full':
     from threadpoolctl import threadpool_limits
     threadpool_limits(1)
@@ -226,6 +240,8 @@ def probe(name: str, mode: str, queries: Path, env: dict[str, str]) -> dict[str,
     )  # fmt: skip
     if res.returncode != 0:
         raise RuntimeError(res.stderr[-3000:])
+    if mode == "profile":
+        print("\n".join(ln for ln in res.stderr.splitlines() if ln.strip())[-2500:])
     out: dict[str, Any] = json.loads(res.stdout.strip().splitlines()[-1])
     out["process_s"] = time.perf_counter() - t
     return out
@@ -304,7 +320,7 @@ def run(n: int, home: Path) -> None:
     )
     grow = max(n * 6 // 100, 1)
     add_chunks(name, synthetic(grow, seed=11, start=n))
-    grown = probe(name, "first", qpath, env)
+    grown = probe(name, "profile", qpath, env)
     print(
         f"after adding 6 % ({grow:,} chunks, past the delta: the file is updated by id and "
         f"rewritten): open + first query {grown['open_first_query_s']:.2f} s, peak "
