@@ -85,7 +85,7 @@ def test_default_store_from_the_setting(milvus: str, minilm: Encoder) -> None:
 
 
 def test_ask_over_milvus(milvus: str, minilm: Encoder, chat_local: Any) -> None:
-    create_index("ask_m", [demo_path()], minilm, store=milvus)  # ask opens it by name
+    create_index("ask_m", [demo_path()], MemoEncoder(minilm), store=milvus)  # ask opens it by name
     r = CliRunner().invoke(
         cli,
         ["ask", "ask_m", "How long do astronauts exercise on the space station?",

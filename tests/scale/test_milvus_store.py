@@ -218,7 +218,7 @@ def test_server_without_bm25_falls_back(milvus: str, minilm: Encoder) -> None:
     from embedlab.stores.chunking import ChunkSettings
     from embedlab.stores.milvus_writer import create_milvus
 
-    m = create_milvus("scale_nobm25", [demo_path()], milvus, minilm,
+    m = create_milvus("scale_nobm25", [demo_path()], milvus, MemoEncoder(minilm),
                       chunking=ChunkSettings(), full_text=False)  # fmt: skip
     e = open_index("scale-pair-embedded")
     with pytest.warns(UserWarning, match="no BM25 function.*local BM25"):
