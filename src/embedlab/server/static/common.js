@@ -165,7 +165,8 @@ function bindRun(button, fn, inputs = []) {
 }
 
 /* Exports. Charts: Plotly's own PNG button and an SVG one (Plotly.downloadImage) in the
- * modebar of every chart drawn with plot() or plotConfig(). Tables: every <table class="data">
+ * modebar of every chart drawn with plot() or plotConfig(). Tables: every table.data (and the
+ * Search costs and Ask hits tables)
  * gets a "CSV" button (the cells as shown; a cell's data-value, when set, wins). */
 function plotConfig(extra) {
   const name = document.body.dataset.page || "chart";
@@ -189,7 +190,7 @@ function download(filename, text, type) {
 }
 
 function csvButtons() {
-  for (const t of document.querySelectorAll("table.data:not([data-csv])")) {
+  for (const t of document.querySelectorAll("table.data:not([data-csv]), table.costs:not([data-csv]), table.hits:not([data-csv])")) {
     t.dataset.csv = "1";
     const name = `${document.body.dataset.page || "table"}-${t.id || "table"}.csv`;
     t.before(el("button", { type: "button", class: "csv", title: "Download this table as CSV",
