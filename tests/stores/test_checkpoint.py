@@ -50,7 +50,7 @@ ingest.BLOCK_CHARS = int(sys.argv[4])
 encoder = load_model("minilm")
 real = encoder._embed
 def slower(texts, role):
-    time.sleep(0.25)
+    time.sleep(0.5)
     return real(texts, role)
 encoder._embed = slower
 create_index(sys.argv[1], [sys.argv[2]], encoder, chunking=ChunkSettings("tokens", 40, 8))
