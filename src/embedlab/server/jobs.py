@@ -16,6 +16,7 @@ end, so a job beyond ``EMBEDLAB_MAX_LONG_JOBS`` is refused with a 429 before it 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import threading
@@ -177,7 +178,7 @@ async def start_job(
 
     async def main() -> None:
         try:
-            result = await asyncio.to_thread(run)
+            result = await _in_daemon_thread(run, f"embedlab-{kind}-job")
         except JobCancelledError as exc:
             if on_cancel is not None:
                 await asyncio.to_thread(_quietly, on_cancel)
@@ -202,6 +203,31 @@ async def start_job(
     registry.tasks.add(task)
     task.add_done_callback(registry.tasks.discard)
     return job
+
+
+async def _in_daemon_thread(fn: Callable[[], Any], name: str) -> Any:
+    """``await`` ``fn()`` run in a daemon thread: a server stopped mid-job (Ctrl+C) exits
+    without waiting for a long training or indexing run (``asyncio.to_thread``'s pool
+    threads are joined at exit)."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[Any] = loop.create_future()
+
+    def settle(setter: Callable[[Any], None], value: Any) -> None:
+        if not done.done():
+            setter(value)
+
+    def target() -> None:
+        try:
+            value = fn()
+        except BaseException as exc:  # handed to the awaiting coroutine
+            with contextlib.suppress(RuntimeError):  # the loop has closed meanwhile
+                loop.call_soon_threadsafe(settle, done.set_exception, exc)
+        else:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(settle, done.set_result, value)
+
+    threading.Thread(target=target, name=name, daemon=True).start()
+    return await done
 
 
 def _quietly(fn: Callable[[], None]) -> None:
