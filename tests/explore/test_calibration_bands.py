@@ -107,6 +107,8 @@ def test_the_reading_is_where_the_score_falls(minilm: Encoder) -> None:
     assert "typical of paraphrases" in bands.place(p.summary()["p50"]).reading
     assert "same topic, not the same meaning" in bands.place(s.summary()["p50"]).reading
     assert "above most paraphrases" in bands.place(0.999).reading
+    assert bands.place(0.999).headline == "above most paraphrases"
+    assert bands.place(s.summary()["p50"]).headline == "like same-topic pairs"
 
 
 @pytest.mark.slow
@@ -183,6 +185,8 @@ def test_the_meter_draws_the_bands_and_places_the_score(
     bands = bands_for(minilm)
     assert page.inner_text("#score") == f"{pair.cosine:.4f}"
     assert page.inner_text("#reading") == f"minilm: {pair.reading}"
+    assert page.inner_text("#band-name") == "between same-topic pairs and paraphrases"
+    assert pair.headline == "between same-topic pairs and paraphrases"
     rows = page.locator(".band-row")
     assert rows.count() == 3
     for i, band in enumerate(bands.bands):
@@ -235,10 +239,13 @@ def test_the_languages_page_reads_each_pair_against_the_bands(
     for i, (a, b) in enumerate(pairs):
         cells = page.locator("#table tbody tr").nth(i).locator("td.reads")
         en, multi = score_pair(minilm, a, b), score_pair(e5, a, b)
-        assert cells.nth(0).inner_text() == f"like {labels[en.band]}"
+        assert cells.nth(0).inner_text() == en.headline
+        assert en.headline.endswith(labels[en.band]) or en.headline.startswith(
+            f"between {labels[en.band]}"
+        )
         beaten = 100.0 * np.mean(translations < multi.cosine)
         assert multi.band_percentiles["translation"] == pytest.approx(beaten)
-        want = f"like {labels[multi.band]} · above {math.floor(beaten + 0.5)} % of translations"
+        want = f"{multi.headline} · above {math.floor(beaten + 0.5)} % of translations"
         assert cells.nth(1).inner_text() == want
     assert (
         "translations"

@@ -241,6 +241,7 @@ class Placement:
     band: str  # the ladder band it reads as
     reading: str
     percentiles: dict[str, float]  # band key -> share of that band's pairs below the score
+    headline: str = ""  # the reading in a few words ("like same-topic pairs", "between ...")
 
 
 @dataclass(frozen=True)
@@ -276,13 +277,16 @@ class ReferenceBands:
         above = ladder[level + 1] if level + 1 < len(ladder) else None
         if above is None and pct[here.key] > 90:
             words = "above most paraphrases: near-identical in meaning or wording"
+            headline = f"above most {here.label}"
         elif above is not None and pct[here.key] > 90:
             words = f"above most {here.label}, below most {above.label}: between the two"
+            headline = f"between {here.label} and {above.label}"
         else:
             words = BAND_TEXT[here.key][1]
+            headline = f"like {here.label}"
         parts = [f"{pct[b.key]:.0f}% of {b.label}" for b in self.bands]
         reading = f"{words} (higher than {', '.join(parts)})"
-        return Placement(float(score), here.key, reading, pct)
+        return Placement(float(score), here.key, reading, pct, headline)
 
     def summaries(self) -> list[dict[str, object]]:
         """Every band's :meth:`Band.summary`, in order."""

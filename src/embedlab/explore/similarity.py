@@ -37,6 +37,7 @@ class PairScore:
     :param percentile: share (0-100) of the model's unrelated pairs whose cosine is lower.
     :param reading: where the cosine falls among the model's reference bands, in words.
     :param band: the band it reads as (``unrelated``, ``same_topic``, ``paraphrase``).
+    :param headline: the reading in a few words (``like same-topic pairs``, ``between ...``).
     :param band_percentiles: band key -> share (0-100) of that band's pairs below the cosine.
     :param bands: each band's summary (label, pair count, 10th-90th percentiles).
     :param truncated: a note per text over the model's token limit (see
@@ -56,6 +57,7 @@ class PairScore:
     load_seconds: float
     truncated: list[dict[str, object]] = field(default_factory=list)
     band: str = ""
+    headline: str = ""
     band_percentiles: dict[str, float] = field(default_factory=dict)
     bands: list[dict[str, object]] = field(default_factory=list)
 
@@ -95,6 +97,7 @@ def score_pair(
         load_seconds=float(encoder.load_seconds),
         truncated=truncation_notes(encoder, [a, b], role),
         band=place.band,
+        headline=place.headline,
         band_percentiles=place.percentiles,
         bands=bands.summaries(),
     )
