@@ -148,7 +148,7 @@ def _ctrl_c() -> dict[str, object]:
     index = open_index("interrupted")
     docs_after_interrupt = len(index.documents())
     index.close()
-    enc = RayEncoder("minilm", ADDRESS, batch_size=8, actors=2)
+    enc = RayEncoder("minilm", ADDRESS, batch_size=8, actors=1)
     report = update_index("interrupted", enc)
     enc.close()
     index = open_index("interrupted")
@@ -174,7 +174,7 @@ def _eval_retrieval() -> dict[str, object]:
     if made.exit_code != 0:
         return {"error": f"eval make failed: {made.output[-1500:]}"}
     r = run.invoke(cli, ["eval", "retrieval", str(data), "-m", "minilm", "--modes", "dense",
-                         "--no-cache", "--ray", ADDRESS, "--json"])  # fmt: skip
+                         "--no-cache", "--ray", ADDRESS, "--ray-actors", "1", "--json"])  # fmt: skip
     gc.collect()
     return {"exit": r.exit_code, "output": r.output[-3000:], "stdout": r.stdout,
             "dataset": str(data)}  # fmt: skip
@@ -219,7 +219,7 @@ def _milvus() -> dict[str, object]:
                 time.sleep(0.3)
         run = CliRunner()
         made = run.invoke(cli, ["index", "create", "ray_m", str(CORPUS), "--store", store,
-                                "--ray", ADDRESS, "--ray-batch", "8", "-q"])  # fmt: skip
+                                "--ray", ADDRESS, "--ray-batch", "8", "--ray-actors", "1", "-q"])  # fmt: skip
         gc.collect()
         tops = {}
         for q in QUERIES:
