@@ -97,6 +97,11 @@ def connect(address: str) -> Any:
     """
     ray = import_ray()
     if ray.is_initialized():
+        if _CONNECTED and _CONNECTED[0] != address:
+            raise RayClusterError(
+                f"This process is connected to the Ray cluster at {_CONNECTED[0]!r}; it cannot "
+                f"also use {address!r} (Ray allows one cluster per process)."
+            )
         return ray
     check_reachable(address)
     import threading
@@ -123,7 +128,12 @@ def connect(address: str) -> Any:
             f"Ray cluster at {address!r} refused the connection: {type(exc).__name__}: "
             f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
         ) from None
+    _CONNECTED[:] = [address]
     return ray
+
+
+#: the address this process connected to (Ray keeps one connection per process).
+_CONNECTED: list[str] = []
 
 
 class EncoderActor:
