@@ -84,8 +84,9 @@ def _add_segment_checksums(conn: sqlite3.Connection) -> None:
 
 def _add_progress_columns(conn: sqlite3.Connection) -> None:
     """2 -> 3: how far an unfinished document got, committed at each checkpoint of a big
-    file: ``done_units`` records of the file read and chunked, ``done_char`` where inside
-    the next record the chunks go on (-1: at its start), ``done_chunks`` chunks committed."""
+    file: ``done_units`` records of the file chunked (JSONL/CSV rows, PDF pages...), or for
+    a text file ``done_char``, the character of the file where its chunks go on (-1: not a
+    text file); ``done_chunks`` chunks committed."""
     cols = {r[1] for r in conn.execute("PRAGMA table_info(documents)")}
     for col, default in (("done_units", 0), ("done_char", -1), ("done_chunks", 0)):
         if col not in cols:

@@ -65,6 +65,9 @@ class Record:
     #: the text goes on in the next record (same ``record``, the next ``offset``): a piece
     #: of a text too long to hold at once.
     more: bool = False
+    #: a block of a text file: ``offset`` counts characters from the file's start, and the
+    #: blocks follow each other (a resume point is a character of the file).
+    stream: bool = False
 
 
 @dataclass(frozen=True)
@@ -224,7 +227,7 @@ def _text_blocks(path: Path) -> Iterator[tuple[int, str, bool]]:
 def read_txt(path: Path, options: ReadOptions) -> Iterator[Record]:
     """Plain text, streamed in blocks; the title is the file name."""
     for offset, block, more in _text_blocks(path):
-        yield Record(text=block, title=path.stem, offset=offset, more=more)
+        yield Record(text=block, title=path.stem, offset=offset, more=more, stream=True)
 
 
 def read_markdown(path: Path, options: ReadOptions) -> Iterator[Record]:
@@ -236,7 +239,7 @@ def read_markdown(path: Path, options: ReadOptions) -> Iterator[Record]:
                 (ln.lstrip("#").strip() for ln in block.splitlines() if ln.startswith("# ")),
                 path.stem,
             )
-        yield Record(text=block, title=title, offset=offset, more=more)
+        yield Record(text=block, title=title, offset=offset, more=more, stream=True)
 
 
 class _HTMLText(HTMLParser):

@@ -226,25 +226,29 @@ def chunk_file(
     """The chunks of a file's numbered records, as the index stores them.
 
     Yields ``(record, pieces, base, resume)``: chunks of ``record`` whose offsets count from
-    ``base`` in it, and the resume point after them, ``(units, char)``: the records done
-    and the offset inside the next one (-1: its start) where the chunks go on. A run of
-    records with ``more`` set (pieces of one long text) is chunked as one text: the last,
-    unfinished chunk of each is carried into the next, so memory stays bounded by the
-    pieces' size. ``at``: start there (the records before are not given).
+    ``base`` in it, and the resume point after them, ``(units, char)``. For a text file's
+    blocks (``Record.stream``) it is ``(0, char)``: the character of the file where the
+    chunks go on, whatever size of blocks the reader cuts; for other records ``(units,
+    -1)``: the records done. A run of records with ``more`` set (pieces of one long text)
+    is chunked as one text: the last, unfinished chunk of each is carried into the next,
+    so memory stays bounded by the pieces' size.
+
+    :param at: start there: the records before ``at.units`` are not given; with
+        ``at.char``, the blocks that end before it are passed over and the one holding it
+        is chunked from it.
     """
     at = at or _Resume()
     carry = ""  # the unfinished end of a text that goes on in the next record
-    carry_at = 0  # its offset in its record
-    spans: list[tuple[int, int]] = []  # (unit, offset) of the records the carry spans
-    last: tuple[int, Record] | None = None
+    carry_at = 0  # its offset in the file
+    last: Record | None = None
     for unit, rec in records:
-        last = unit, rec
+        last = rec
         text, base = rec.text, rec.offset
-        if unit == at.units and at.char >= 0:  # resume inside this record
-            text, base = text[at.char - rec.offset :], at.char
-        if not carry:
-            spans = []
-        spans.append((unit, base))
+        if at.char >= 0:  # resuming a text file at a character
+            if base + len(text) <= at.char:
+                continue  # chunked before the checkpoint
+            text, base = text[max(0, at.char - base) :], max(base, at.char)
+            at = _Resume()
         if carry:
             text, base = carry + text, carry_at
         carry = ""
@@ -255,13 +259,16 @@ def chunk_file(
             m = _settled(text, pieces)
             carry, carry_at = text[pieces[m].start :], base + pieces[m].start
             pieces = pieces[:m]
-        if carry:  # resume at the carry: in the last record it spans that holds it
-            resume = max(s for s in spans if s[1] <= carry_at)[0], carry_at
-        else:
-            resume = unit + 1, -1
-        yield rec, pieces, base, resume
+        yield rec, pieces, base, _after(unit, rec, carry_at if carry else -1)
     if carry and last is not None:  # the last record said the text goes on; it ended
-        yield last[1], chunker.chunks(carry), carry_at, (last[0] + 1, -1)
+        yield last, chunker.chunks(carry), carry_at, _after(-1, last, -1)
+
+
+def _after(unit: int, rec: Record, carry_at: int) -> tuple[int, int]:
+    """The resume point after ``rec`` (number ``unit``), or at ``carry_at`` (>= 0)."""
+    if rec.stream:
+        return 0, carry_at if carry_at >= 0 else rec.offset + len(rec.text)
+    return unit + 1, -1
 
 
 class _Buffer:
