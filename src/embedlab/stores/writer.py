@@ -210,13 +210,15 @@ def _settled(text: str, pieces: list[TextPiece]) -> int:
     start of the first unsettled piece as if the text had not been cut, which holds where
     that piece starts a word (after whitespace: the tokens from there are the same); so
     the count goes down to such a piece, unless the carried text would grow past
-    :data:`MAX_CARRY_CHARS` (a text without whitespace).
+    :data:`MAX_CARRY_CHARS` (a text without whitespace): then all but the last are final,
+    or all of them when even the last is that long (one huge "word": nothing is carried).
     """
     m = len(pieces) - 1
     while m > 0 and not text[pieces[m].start - 1].isspace():
         m -= 1
-    if m == 0 and len(text) - pieces[0].start > MAX_CARRY_CHARS:
-        m = len(pieces) - 1
+    if len(text) - pieces[m].start > MAX_CARRY_CHARS:  # no word start near the end
+        last = len(text) - pieces[-1].start
+        m = len(pieces) - 1 if len(pieces) > 1 and last <= MAX_CARRY_CHARS else len(pieces)
     return m
 
 
@@ -257,7 +259,8 @@ def chunk_file(
         pieces = chunker.chunks(text)
         if rec.more and pieces:
             m = _settled(text, pieces)
-            carry, carry_at = text[pieces[m].start :], base + pieces[m].start
+            if m < len(pieces):
+                carry, carry_at = text[pieces[m].start :], base + pieces[m].start
             pieces = pieces[:m]
         yield rec, pieces, base, _after(unit, rec, carry_at if carry else -1)
     if carry and last is not None:  # the last record said the text goes on; it ended
