@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 
 from embedlab.models.rerankers import load_reranker
 from embedlab.server.access import trained_dir
@@ -66,3 +67,46 @@ def test_train_a_reranker_on_an_index_as_a_job(call: Callable[..., Any]) -> None
     s = rr.score("How to cook rice", [records[0]["text"], records[5]["text"]])
     assert s[0] > s[1]
     assert again.status_code == 400 and "already exists" in again.json()["error"]["message"]
+
+
+@pytest.mark.browser
+def test_measure_page_trains_a_reranker_with_progress(page: Any, live_server: str) -> None:
+    records = [
+        {"title": f"Caring for {t}", "text": f"Water the {t} weekly and keep the {t} in light."}
+        for t in (
+            "ferns",
+            "roses",
+            "cacti",
+            "orchids",
+            "tulips",
+            "basil",
+            "mint",
+            "ivy",
+            "moss",
+            "lilies",
+        )
+    ]
+    jsonl = "\n".join(json.dumps(r) for r in records)
+    with httpx.Client(base_url=live_server, timeout=300) as c:
+        r = c.post(
+            "/lab/indexes/create",
+            json={"name": "h15-rr-plants",
+                  "uploads": [{"filename": "plants.jsonl", "content": jsonl}]},
+        )  # fmt: skip
+        c.get(f"/lab/jobs/{r.json()['job']}/events")
+    page.goto(live_server + "/static/measure.html")
+    page.wait_for_selector("#rr-index option[value='h15-rr-plants']", state="attached")
+    page.wait_for_selector("#reranker option", state="attached")
+    page.evaluate("() => { document.getElementById('rr-train').open = true; }")
+    page.select_option("#rr-index", "h15-rr-plants")
+    page.fill("#rr-name", "h15-rr-page")
+    page.click("#rr-run")
+    page.wait_for_selector("#rr-job:not([data-state='running'])", timeout=300_000)
+    assert page.locator("#error").is_hidden(), page.locator("#error").text_content()
+    assert page.locator("#rr-job").get_attribute("data-state") == "done"
+    assert int(page.locator("#rr-job").get_attribute("data-events")) >= 3  # steps streamed
+    assert page.locator("#reranker").input_value() == "h15-rr-page"  # offered and chosen
+    assert f"on {len(records)} pairs" in page.locator("#rr-result").text_content()
+    assert (trained_dir() / "h15-rr-page").is_dir()
+    with httpx.Client(base_url=live_server, timeout=60) as c:
+        c.post("/lab/indexes/drop", json={"name": "h15-rr-plants"})

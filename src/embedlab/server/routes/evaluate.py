@@ -56,7 +56,7 @@ class TrainRerankerRequest(BaseModel):
     index: str = Field(..., description="The index whose titled documents give the pairs.")
     name: str = Field(..., min_length=1, max_length=64, description="The new reranker's name.")
     epochs: int = Field(1, ge=1, le=5)
-    max_pairs: int = Field(300, ge=8, le=5000, description="Most pairs trained on.")
+    max_pairs: int = Field(300, ge=10, le=5000, description="Most pairs trained on.")
 
 
 class CostRequest(BaseModel):
@@ -180,10 +180,10 @@ def _train_reranker(req: TrainRerankerRequest, job: Job) -> dict[str, Any]:
 
     job.progress(f"reading title -> text pairs from index {req.index}", 0.0)
     pairs = pairs_from_index(req.index)[: req.max_pairs]
-    if len(pairs) < 8:
+    if len(pairs) < 10:
         raise InputError(
             f"Index {req.index!r} gives {len(pairs)} title -> text pairs; a reranker needs at "
-            "least 8. Index records with a title field (JSONL or CSV with 'title'), or "
+            "least 10. Index records with a title field (JSONL or CSV with 'title'), or "
             "Markdown files with a heading."
         )
     job.progress(f"mining hard negatives for {len(pairs)} pairs", 0.02)
