@@ -279,10 +279,16 @@ def run(n: int, home: Path) -> None:
     m = cold["memory"]
     print(
         f"fresh process, caches on disk: open + first query {cold['open_first_query_s']:.3f} s "
-        f"(target < 1 s)"
+        f"(target < 1 s): imports {cold['imports_s']:.3f} s, open + query {cold['store_s']:.3f} s"
+    )
+    st = cold["steady"]
+    print(
+        f"resident right after the first query: VmRSS {gb(st['VmRSS'])}, mapped index files "
+        f"{gb(st['mapped'])}, beyond mapped {gb(st['beyond_mapped'])} (target < 1 GB), "
+        f"RssAnon {gb(st['RssAnon'])}"
     )
     print(
-        f"resident: VmRSS {gb(m['VmRSS'])}, mapped index files {gb(m['mapped'])}, beyond "
+        f"resident at the end (after the exact ground truth, 100 x n scores): VmRSS {gb(m['VmRSS'])}, mapped index files {gb(m['mapped'])}, beyond "
         f"mapped {gb(m['beyond_mapped'])} (target < 1 GB), RssAnon {gb(m['RssAnon'])}, "
         f"peak {gb(m['VmHWM'])}"
     )
@@ -305,7 +311,8 @@ def run(n: int, home: Path) -> None:
     added = probe(name, "first", qpath, env)
     print(
         f"after adding one chunk, fresh process: open + first query "
-        f"{added['open_first_query_s']:.2f} s (target < 1 s), peak "
+        f"{added['open_first_query_s']:.2f} s (target < 1 s; open + query {added['store_s']:.3f} s), "
+        f"beyond mapped {gb(added['steady']['beyond_mapped'])}, peak "
         f"{gb(added['memory']['VmHWM'])}, ann: {ann_state(folder)}"
     )
     again = probe(name, "first", qpath, env)
@@ -316,14 +323,16 @@ def run(n: int, home: Path) -> None:
     removed = probe(name, "first", qpath, env)
     print(
         f"after removing 1 % ({n // 100:,} chunks): open + first query "
-        f"{removed['open_first_query_s']:.2f} s, ann: {ann_state(folder)}"
+        f"{removed['open_first_query_s']:.2f} s (open + query {removed['store_s']:.2f} s), "
+        f"ann: {ann_state(folder)}"
     )
     grow = max(n * 6 // 100, 1)
     add_chunks(name, synthetic(grow, seed=11, start=n))
     grown = probe(name, "profile", qpath, env)
     print(
         f"after adding 6 % ({grow:,} chunks, past the delta: the file is updated by id and "
-        f"rewritten): open + first query {grown['open_first_query_s']:.2f} s, peak "
+        f"rewritten): open + first query {grown['open_first_query_s']:.2f} s (open + query "
+        f"{grown['store_s']:.2f} s), peak "
         f"{gb(grown['memory']['VmHWM'])}, ann: {ann_state(folder)}"
     )
     shutil.rmtree(folder)

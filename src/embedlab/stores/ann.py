@@ -227,9 +227,17 @@ def update(ann: Ann, old_ids: np.ndarray, rows: Any, ids: np.ndarray) -> tuple[A
     state = ann.state
     if len(added):
         vectors = np.ascontiguousarray(take_rows(rows, np.searchsorted(ids, added)))
+        ivf = faiss.extract_index_ivf(ann.index)
+        # one assignment serves both the drift measure and the add (add_with_ids would
+        # search the centroids again)
+        sims, assign = ivf.quantizer.search(vectors, 1)
         state.added += len(added)
-        state.added_distance += _distance(ann.index, vectors)
-        ann.index.add_with_ids(vectors, added)
+        state.added_distance += float(np.sum(1.0 - sims[:, 0]))
+        labels = np.ascontiguousarray(added, dtype=np.int64)
+        lists = np.ascontiguousarray(assign[:, 0], dtype=np.int64)
+        ivf.add_core(
+            len(vectors), faiss.swig_ptr(vectors), faiss.swig_ptr(labels), faiss.swig_ptr(lists)
+        )
     state.how = "updated"
     return ann, len(removed), len(added)
 
