@@ -110,6 +110,9 @@ def test_cancel_stops_between_batches_and_removes_the_new_index(live_server: str
     assert events[-1]["type"] == "cancelled", events[-3:]
     embedded = max(e.get("chunks_embedded", 0) for e in events)
     assert 0 < embedded < len(texts)  # it stopped before the end
+    # the bar moves with the chunks embedded (pasted texts: one chunk each)
+    fractions = [e["fraction"] for e in events if e.get("chunks_embedded")]
+    assert fractions == sorted(fractions) and 0 < fractions[0] < 1
     assert status["state"] == "cancelled"
     assert "h15-cancel" not in list_indexes()
     assert not (settings.home() / "uploads" / "h15-cancel").exists()

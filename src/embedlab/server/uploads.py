@@ -152,9 +152,14 @@ def stage_uploads(folder: Path, uploads: list[Upload], texts: list[str]) -> list
     return written
 
 
-def _progress(report: Report) -> Callable[[int, int, int], None]:
+def _progress(report: Report, expected_chunks: int = 0) -> Callable[[int, int, int], None]:
+    """Ingest progress as job events; ``expected_chunks`` (pasted short texts only: one chunk
+    each) lets the fraction move while one file's chunks are embedded."""
+
     def ingest_progress(files_done: int, files_total: int, chunks: int) -> None:
         fraction = files_done / files_total if files_total else None
+        if expected_chunks and fraction is not None and fraction < 1:
+            fraction = max(fraction, min(chunks / expected_chunks, 0.99))
         report(
             f"indexing: {files_done} of {files_total} files read, {chunks} chunks embedded",
             fraction,
@@ -208,7 +213,9 @@ def index_texts(
         try:
             written = stage_uploads(folder, uploads, texts)
             report("reading the files", 0.0, files_written=len(written))
-            run = create_index(name, [folder], encoder, progress=_progress(report)).report
+            expected = 0 if uploads else len([t for t in texts if t.strip()])
+            progress = _progress(report, expected)
+            run = create_index(name, [folder], encoder, progress=progress).report
         except BaseException:
             _remove_new(name, folder)
             raise
