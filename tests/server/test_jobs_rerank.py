@@ -6,6 +6,7 @@ exists, before any model or hub is touched."""
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from typing import Any
 
@@ -63,9 +64,12 @@ def test_train_a_reranker_on_an_index_as_a_job(call: Callable[..., Any]) -> None
     assert result["pairs"] == len(TOPICS)
     assert "h15-rr" in after["rerankers"]
     # the saved reranker works: the matching recipe outscores another for its title
-    rr = load_reranker(str(trained_dir() / "h15-rr"))
-    s = rr.score("How to cook rice", [records[0]["text"], records[5]["text"]])
-    assert s[0] > s[1]
+    try:
+        rr = load_reranker(str(trained_dir() / "h15-rr"))
+        s = rr.score("How to cook rice", [records[0]["text"], records[5]["text"]])
+        assert s[0] > s[1]
+    finally:  # other tests of the session see no reranker of ours
+        shutil.rmtree(trained_dir() / "h15-rr", ignore_errors=True)
     assert again.status_code == 400 and "already exists" in again.json()["error"]["message"]
 
 
@@ -108,5 +112,6 @@ def test_measure_page_trains_a_reranker_with_progress(page: Any, live_server: st
     assert page.locator("#reranker").input_value() == "h15-rr-page"  # offered and chosen
     assert f"on {len(records)} pairs" in page.locator("#rr-result").text_content()
     assert (trained_dir() / "h15-rr-page").is_dir()
+    shutil.rmtree(trained_dir() / "h15-rr-page")
     with httpx.Client(base_url=live_server, timeout=60) as c:
         c.post("/lab/indexes/drop", json={"name": "h15-rr-plants"})
