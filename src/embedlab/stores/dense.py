@@ -174,8 +174,9 @@ class DenseIndex:
 
         :param rows: only these row positions (ascending) may be returned: FAISS skips the
             others while it scans (an ``IDSelectorBitmap`` over the labels), with ``nprobe``
-            raised by ``ceil(1/sqrt(share))`` (at most 8x) since a filtered neighbour lies
-            farther out; nothing is copied.
+            raised by ``ceil(1/share)`` (at most 16x: as many passing rows are seen as an
+            unfiltered query sees rows, since a filtered neighbour lies farther out);
+            nothing is copied.
         """
         return self._ann(self._queries(query), k, rows)
 
@@ -192,7 +193,7 @@ class DenseIndex:
             selector, bits = self._selector(rows)
             keep += [selector, bits]
             share = max(len(rows) / max(self.n, 1), 1e-9)
-            nprobe = int(min(index.nlist, nprobe * min(8, int(np.ceil(1 / np.sqrt(share))))))
+            nprobe = int(min(index.nlist, nprobe * min(16, int(np.ceil(1 / share)))))
         if removed is not None and len(removed):
             batch = faiss.IDSelectorBatch(removed)
             gone = faiss.IDSelectorNot(batch)
