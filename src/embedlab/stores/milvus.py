@@ -508,6 +508,26 @@ class MilvusIndex(Index):
             )
         return out
 
+    def vectors_of(self, ids: Sequence[int]) -> np.ndarray:
+        """The stored vectors of the chunks ``ids`` in the order given, fetched by primary
+        key (only those rows travel, not the whole collection).
+
+        :raises InputError: when an id is not in the index.
+        """
+        want = [int(i) for i in np.asarray(ids, dtype=np.int64).reshape(-1)]
+        rows = self._fetch(list(dict.fromkeys(want)), ["vector"])
+        missing = [i for i in want if i not in rows]
+        if missing:
+            raise InputError(
+                f"Index {self.name!r} has no chunk with id {missing[0]}: ids come from "
+                "its search results or chunk_ids()."
+            )
+        if not want:
+            return np.zeros((0, self.dims), dtype=np.float32)
+        return np.array([rows[i]["vector"] for i in want], dtype=np.float32).reshape(
+            len(want), self.dims
+        )
+
     def iter_vectors(self, batch: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         if batch < 1:
             raise InputError(f"batch must be at least 1, got {batch}.")
