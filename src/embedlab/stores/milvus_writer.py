@@ -23,7 +23,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,15 @@ from embedlab.errors import (
 from embedlab.models import Encoder, load_model
 from embedlab.settings import home
 from embedlab.stores.chunking import Chunker, ChunkSettings
-from embedlab.stores.ingest import ReadOptions, SkipFile, Skipped, discover, probe, read_file
+from embedlab.stores.ingest import (
+    ReadOptions,
+    Record,
+    SkipFile,
+    Skipped,
+    discover,
+    probe,
+    read_file,
+)
 from embedlab.stores.milvus import (
     INDEX_TYPES,
     MAX_VARCHAR,
@@ -59,7 +67,13 @@ from embedlab.stores.milvus import (
     unit,
     write_properties,
 )
-from embedlab.stores.writer import Progress, WriteReport, file_digest, text_hash
+from embedlab.stores.writer import (
+    Progress,
+    WriteReport,
+    chunk_file,
+    file_digest,
+    text_hash,
+)
 
 #: chunks embedded per encoder call (and rows per upsert).
 BATCH = 128
@@ -366,15 +380,14 @@ class MilvusWriter:
         self.report.files_indexed += 1
 
     def _rows(self, path: Path, digest: str, mtime: int, size: int) -> list[dict[str, Any]]:
+        """The file's chunk rows, chunked as the embedded writer chunks them
+        (:func:`~embedlab.stores.writer.chunk_file`: the pieces of one long text that the
+        bounded reader cuts are chunked as one text), so both stores hold the same chunks."""
         rows: list[dict[str, Any]] = []
         next_seq: dict[int, int] = {}
-        for rec in read_file(path, self.options):
-            if rec.problem:
-                self.report.skipped.append(Skipped(str(path), rec.problem, rec.line))
+        for rec, pieces, base, _resume in chunk_file(self._records(path), self.chunker):
+            if not pieces:
                 continue
-            if not rec.text.strip():
-                continue
-            pieces = self.chunker.chunks(rec.text)
             first = next_seq.get(rec.record, 0)
             next_seq[rec.record] = first + len(pieces)
             meta = json.loads(json.dumps(rec.metadata, ensure_ascii=False, default=str))
@@ -389,13 +402,22 @@ class MilvusWriter:
                     "id": chunk_id(str(path), rec.record, seq, text_hash(piece.text)),
                     "text": piece.text, "source": str(path), "title": rec.title[:4000],
                     "position": {"record": rec.record, "chunk": seq,
-                                 "start": rec.offset + piece.start, "end": rec.offset + piece.end},
+                                 "start": base + piece.start, "end": base + piece.end},
                     "metadata": meta, "fields": record, "doc_hash": digest,
                     "doc_mtime": mtime, "doc_size": size,
                 })  # fmt: skip
         for r in rows:
             r["doc_chunks"] = len(rows)
         return rows
+
+    def _records(self, path: Path) -> Iterator[tuple[int, Record]]:
+        """The file's numbered records; a part that could not be read is reported and left
+        out."""
+        for n, rec in enumerate(read_file(path, self.options)):
+            if rec.problem:
+                self.report.skipped.append(Skipped(str(path), rec.problem, rec.line))
+                continue
+            yield n, rec
 
     def _upsert(self, rows: list[dict[str, Any]]) -> None:
         t0 = time.perf_counter()
