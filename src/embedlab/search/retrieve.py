@@ -18,6 +18,10 @@ as ``dense=``/``keyword=`` (ids are their row positions). Each :class:`Stage` is
 ``bm25``, ``dense`` (``dense_first`` holds the first-stage rank and score of each dense hit
 when a Matryoshka or quantized first stage was rescored), ``fused`` and ``reranked``.
 
+Hybrid fusion runs in the engine when the index offers ``hybrid(...)`` (Milvus'
+``hybrid_search`` with an RRF ranker) and the config is plain RRF over a float dense stage
+(no weights, dims, quantize or forced exact/ANN); else it runs here (:func:`rrf`).
+
 Depths: each retriever returns ``k`` candidates; ``hybrid_depth`` each in hybrid mode
 (fusion cuts to ``k``); at least ``rerank_candidates`` when reranking, of which the first
 ``rerank_candidates`` are rescored. With ``rescore=False`` a Matryoshka or quantized first
@@ -34,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from embedlab.errors import InputError
+from embedlab.errors import BM25UnavailableError, InputError
 from embedlab.search.fusion import RRF_K, rrf
 from embedlab.search.rerank import RERANK_CANDIDATES, rerank
 from embedlab.stores.base import Candidates, FirstStage, QueryIndex
@@ -191,9 +195,41 @@ class Retriever:
                 found = self.index.keyword(query, depth, self.filter)
                 got.timings["bm25"] = time.perf_counter() - t
                 got.stages["bm25"] = Stage(found.ids.tolist(), found.scores.tolist())
+        if self._engine_fuses(vectors):
+            assert vectors is not None
+            for query, vector, got in zip(queries, vectors, out, strict=True):
+                self._engine_fusion(query, vector, depth, got)
         for query, got in zip(queries, out, strict=True):
             self._finish(query, got)
         return out
+
+    def _engine_fuses(self, vectors: np.ndarray | None) -> bool:
+        """Whether hybrid fusion runs in the engine: the index offers ``hybrid(...)`` (BM25
+        and float dense fused by RRF there, as Milvus' ``hybrid_search``) and the config
+        asks for just that: no RRF weights, a plain float dense stage, exact/ANN by size."""
+        cfg = self.config
+        return (
+            cfg.mode == "hybrid"
+            and vectors is not None
+            and callable(getattr(self.index, "hybrid", None))
+            and cfg.weights is None
+            and cfg.dims is None
+            and cfg.quantize is None
+            and cfg.exact is None
+        )
+
+    def _engine_fusion(self, query: str, vector: np.ndarray, depth: int, got: Retrieved) -> None:
+        """The ``fused`` stage from the index's own hybrid search (each retriever ``depth``
+        deep, RRF with ``rrf_k``); on a server without BM25 the local fusion runs instead."""
+        t = time.perf_counter()
+        try:
+            found = self.index.hybrid(  # type: ignore[attr-defined]
+                query, vector, depth, depth=depth, filter=self.filter, rrf_k=self.config.rrf_k
+            )
+        except BM25UnavailableError:
+            return  # keyword() ran here already (it said so); _finish fuses locally
+        got.timings["fuse"] = time.perf_counter() - t
+        got.stages["fused"] = Stage([int(i) for i in found.ids], found.scores.tolist())
 
     def _dense_stage(self, vectors: np.ndarray, depth: int, out: list[Retrieved]) -> None:
         cfg = self.config
@@ -225,7 +261,7 @@ class Retriever:
     def _finish(self, query: str, got: Retrieved) -> None:
         """Fuse (hybrid), rerank, and cut to ``k``."""
         cfg = self.config
-        if cfg.mode == "hybrid":
+        if cfg.mode == "hybrid" and "fused" not in got.stages:
             t = time.perf_counter()
             bm25, dense = got.stages["bm25"].ids, got.stages["dense"].ids
             fused = rrf([bm25, dense], k=cfg.rrf_k, weights=cfg.weights)
