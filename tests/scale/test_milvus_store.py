@@ -42,7 +42,7 @@ STAGES = [
 @pytest.fixture(scope="module", autouse=True)
 def _drop_after(milvus: str) -> Iterator[None]:
     yield
-    drop_indexes(milvus, ("scale-pair-embedded",))
+    drop_indexes(milvus, ("scale-pair-embedded", "scale-long-embedded"))
 
 
 @pytest.fixture(scope="module")
@@ -273,3 +273,99 @@ def test_stage_without_a_field_runs_here_and_says_so(pair, minilm: Encoder) -> N
     for qi in range(2):
         assert keys(m, a.ids[qi]) == keys(e, b.ids[qi])
         np.testing.assert_allclose(a.scores[qi], b.scores[qi], atol=1e-5)
+
+
+def test_vectors_of_fetches_only_the_ids_asked_for(pair, monkeypatch) -> None:
+    """MilvusIndex.vectors_of reads the rows by primary key (the whole-collection reader is
+    not called) and gives the embedded store's stored vectors of the same chunks, in the
+    order asked, repeats included."""
+    m, e = pair
+    e_ids = [int(i) for i in e.chunk_ids()]
+    picked = [e_ids[7], e_ids[0], e_ids[-1], e_ids[7], e_ids[len(e_ids) // 2]]
+    m_by_key = {k: int(i) for k, i in zip(keys(m, m.chunk_ids()), m.chunk_ids(), strict=True)}
+    m_ids = [m_by_key[k] for k in keys(e, np.array(picked))]
+
+    def whole(*_args: object, **_kw: object) -> None:
+        raise AssertionError("vectors_of read the whole collection")
+
+    monkeypatch.setattr(m, "vectors", whole)
+    monkeypatch.setattr(m, "_snapshot", whole)
+    got = m.vectors_of(m_ids)
+    assert got.shape == (5, m.dims) and got.dtype == np.float32
+    np.testing.assert_allclose(got, e.vectors_of(picked), atol=1e-6)
+    np.testing.assert_array_equal(got[0], got[3])
+    assert m.vectors_of([]).shape == (0, m.dims)
+    with pytest.raises(InputError, match="has no chunk with id 12345"):
+        m.vectors_of([m_ids[0], 12345])
+
+
+def test_a_long_single_line_file_chunks_as_in_the_embedded_store(
+    milvus: str, minilm: Encoder, tmp_path, monkeypatch
+) -> None:
+    """A line longer than the reader's piece comes in several blocks; Milvus chunks them as
+    one text (stores.writer.chunk_file), like the embedded store: same chunks, offsets."""
+    from embedlab.stores import ingest
+
+    monkeypatch.setattr(ingest, "BLOCK_CHARS", 600)  # blocks of 1,200 chars, cut mid-line
+    words = open_index("scale-pair-embedded").texts()
+    line = " ".join(" ".join(words[:12]).split())[:5000]
+    path = tmp_path / "long.txt"
+    path.write_text(line)  # one line, no newline
+    blocks = list(ingest.read_file(path, ingest.ReadOptions()))
+    assert len(blocks) >= 3 and all(b.more for b in blocks[:-1])  # the cut is exercised
+    encoder = MemoEncoder(minilm)
+    m = create_index("scale_long", [path], encoder, store=milvus)
+    e = create_index("scale-long-embedded", [path], encoder, store="embedded")
+
+    def rows(index) -> list[tuple[int, int, int, int, str]]:
+        chunks = index.get_chunks([int(i) for i in index.chunk_ids()])
+        return sorted(
+            (c.position["record"], c.position["chunk"], c.position["start"], c.position["end"],
+             c.text) for c in chunks
+        )  # fmt: skip
+
+    got, want = rows(m), rows(e)
+    assert len(want) > 4
+    assert got == want
+    assert [line[s:t] for _, _, s, t, _ in got] == [text for *_, text in got]
+
+
+def test_search_hybrid_runs_milvus_hybrid_search(pair, minilm: Encoder, monkeypatch) -> None:
+    """search --mode hybrid over a Milvus index fuses in Milvus (MilvusIndex.hybrid, each
+    retriever HYBRID_DEPTH deep, the same RRF k); its final ranking is embedlab's RRF of the
+    bm25 and dense stages the result also traces. With RRF weights or a Matryoshka first
+    stage (which hybrid_search cannot express) the fusion stays here."""
+    from embedlab.search.pipeline import search
+    from embedlab.search.retrieve import HYBRID_DEPTH
+
+    m, e = pair
+    calls: list[dict[str, object]] = []
+    real = m.hybrid
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(m, "hybrid", spy)
+    for query in QUERIES[:3]:
+        got = search(m, query, encoder=minilm, mode="hybrid", k=10)
+        assert len(got.hits) == 10
+        assert calls[-1]["depth"] == HYBRID_DEPTH and calls[-1]["rrf_k"] == 60
+        # each hit's score is RRF of its traced bm25 and dense ranks: 1 / (60 + rank)
+        want = [
+            sum(1 / (60 + t.rank) for s in ("bm25", "dense") if (t := h.stages[s]).rank)
+            for h in got.hits
+        ]
+        np.testing.assert_allclose([h.score for h in got.hits], want, atol=1e-6)
+        assert [h.stages["fused"].rank for h in got.hits] == list(range(1, 11))
+        # weights (1, 1) are plain RRF, fused here (hybrid_search takes no weights)
+        n = len(calls)
+        local = search(m, query, encoder=minilm, mode="hybrid", k=10, weights=[1.0, 1.0])
+        assert len(calls) == n
+        np.testing.assert_allclose([h.score for h in got.hits],
+                                   [h.score for h in local.hits], atol=1e-6)  # fmt: skip
+        if len({round(h.score, 6) for h in local.hits}) == 10:  # no ties: the same order
+            assert [h.chunk.id for h in got.hits] == [h.chunk.id for h in local.hits]
+    n = len(calls)
+    search(m, QUERIES[0], encoder=minilm, mode="hybrid", k=10, dims=128)
+    assert len(calls) == n  # a Matryoshka first stage is not Milvus' float dense request
