@@ -176,6 +176,16 @@ def update_command(
     finally:
         bar.close()
     _report(report, as_json)
+    said = [
+        f"{n} {what}"
+        for n, what in (
+            (report.files_resumed, "file(s) resumed at an interrupted run's last checkpoint"),
+            (report.checkpoints, "checkpoint(s) committed inside big files"),
+        )
+        if n
+    ]
+    if said and not as_json:
+        click.echo("; ".join(said) + ".")
 
 
 @index_group.command("list")
