@@ -4,7 +4,9 @@ Ray's GCS and raylet listen on every interface whatever ``--node-ip-address`` sa
 cluster and its client run together inside a network namespace that has loopback alone
 (``unshare -n``, then ``ip link set lo up``). One namespace per module runs every scenario
 (``ray_scripts/scenarios.py``) and writes its results to files; the tests check them here
-against the in-process model.
+against the in-process model. The scenarios share one pool of two encoder actors where they
+do not test a pool of their own (each pool start loads the model once per actor); the
+``--ray`` commands get it through the CLI's ``on_ray``, whose calls are checked here.
 """
 
 from __future__ import annotations
@@ -90,7 +92,7 @@ def ray_run(
         pytest.fail(f"the Ray scenarios wrote nothing (exit {proc.returncode}):\n"
                     f"{proc.stderr[-3000:]}\n{logs}")  # fmt: skip
     result = json.loads(result_file.read_text())
-    yield {"result": result, "out": out, "corpus": corpus, "texts": texts}
+    yield {"result": result, "out": out, "corpus": corpus, "texts": texts, "address": addr}
     from embedlab.stores import drop_index
 
     for name in MADE:  # later tests list indexes: leave none of ours
@@ -105,6 +107,12 @@ def _ok(run: dict[str, Any], name: str) -> Any:
     return value
 
 
+def _on_ray(run: dict[str, Any], *, batch_size: int, actors: int) -> dict[str, Any]:
+    """An ``on_ray`` call of the CLI, as the scenarios record it."""
+    return {"model": "minilm", "address": run["address"], "batch_size": batch_size,
+            "actors": actors}  # fmt: skip
+
+
 def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a = a / np.linalg.norm(a, axis=1, keepdims=True)
     b = b / np.linalg.norm(b, axis=1, keepdims=True)
@@ -115,6 +123,7 @@ def test_vectors_from_the_cluster_equal_in_process_ones(
     ray_run: dict[str, Any], minilm: Encoder
 ) -> None:
     info = _ok(ray_run, "vectors")
+    _ok(ray_run, "ray_data")  # Ray Data's map_batches pool wrote ray_data.npy
     texts, out = ray_run["texts"], ray_run["out"]
     assert info["fingerprint"] == minilm.info.fingerprint
     assert len(info["actor_pids"]) == 2  # two actors, each its own process
@@ -157,6 +166,7 @@ def test_index_built_through_ray_answers_search_like_an_in_process_one(
 ) -> None:
     made = _ok(ray_run, "cli_create")
     assert made["exit"] == 0, made["output"]
+    assert made["on_ray"] == [_on_ray(ray_run, batch_size=8, actors=2)]  # the flags, passed on
     local = _local_index(ray_run, minilm)
     assert open_index("viaray").fingerprint == open_index(local).fingerprint
     remote_vecs, local_vecs = _by_text("viaray"), _by_text(local)
@@ -225,6 +235,10 @@ def test_an_index_built_through_ray_into_milvus_answers_search(
             pytest.fail(info["skipped"], pytrace=False)
         pytest.skip(info["skipped"])
     assert info["exit"] == 0, info["output"]
+    assert info["on_ray"] == [  # create --ray-batch 8 --ray-actors 1; update: the defaults
+        _on_ray(ray_run, batch_size=8, actors=1),
+        _on_ray(ray_run, batch_size=64, actors=2),
+    ]
     local = _local_index(ray_run, minilm)
     for q in QUERIES:
         r = CliRunner().invoke(cli, ["search", local, q, "-k", "10", "--mode", "dense", "--json"])
@@ -256,6 +270,7 @@ def test_cli_names_an_unreachable_ray_address_before_loading_the_model(tmp_path:
 def test_eval_retrieval_through_ray_scores_like_in_process(ray_run: dict[str, Any]) -> None:
     info = _ok(ray_run, "eval_retrieval")
     assert info["exit"] == 0, info["output"]
+    assert info["on_ray"] == [_on_ray(ray_run, batch_size=64, actors=1)]
     remote = json.loads(info["stdout"])
     r = CliRunner().invoke(cli, ["eval", "retrieval", info["dataset"], "-m", "minilm", "--modes",
                                  "dense", "--no-cache", "--json"])  # fmt: skip
