@@ -55,6 +55,10 @@ def _truth(x: np.ndarray, q: np.ndarray, k: int) -> np.ndarray:
     return np.argsort(-(qn @ xn.T), axis=1, kind="stable")[:, :k]
 
 
+def _truth_rows(x: np.ndarray, rows: list[int]) -> np.ndarray:
+    return x[rows] / np.linalg.norm(x[rows], axis=1, keepdims=True)
+
+
 def _is_mapped(a: np.ndarray) -> bool:
     while a is not None:
         if isinstance(a, np.memmap):
@@ -79,6 +83,9 @@ def test_vectors_are_unit_on_disk_and_scanned_in_place(home: Path) -> None:
     truth = _truth(np.vstack([raw, _vectors(600, 650)]), q, 5)
     assert hits.ids.tolist() == index.chunk_ids()[truth].tolist()
     assert all(_is_mapped(b) for b in dense.vectors.blocks)  # still nothing copied
+    both = np.vstack([raw, _vectors(600, 650)])
+    got = index.vectors_of([int(index.chunk_ids()[640]), int(index.chunk_ids()[3])])
+    np.testing.assert_allclose(got, _truth_rows(both, [640, 3]), atol=1e-6)  # rows only
     # a read-only memmap given to DenseIndex(unit=True) stays that memmap
     seg = dense.vectors.blocks[0]
     assert np.shares_memory(DenseIndex(seg, unit=True).vectors, seg)

@@ -463,6 +463,23 @@ class EmbeddedIndex(Index):
             stop = min(start + batch, len(snap.ids))
             yield snap.ids[start:stop], snap.rows.take(np.arange(start, stop))
 
+    def vectors_of(self, ids: Sequence[int]) -> np.ndarray:
+        """The stored vectors of the chunks ``ids`` (in the order given), read from the mapped
+        segments: only those rows, never the whole matrix.
+
+        :raises InputError: when an id is not in the index.
+        """
+        snap = self._snapshot()
+        want = np.asarray(ids, dtype=np.int64).reshape(-1)
+        pos = np.minimum(np.searchsorted(snap.ids, want), max(len(snap.ids) - 1, 0))
+        missing = want if not len(snap.ids) else want[snap.ids[pos] != want]
+        if len(missing):
+            raise InputError(
+                f"Index {self.name!r} has no chunk with id {int(missing[0])}: ids come from "
+                "its search results or chunk_ids()."
+            )
+        return snap.rows.take(pos)
+
     def texts(self) -> list[str]:
         """Every chunk's text, aligned with :meth:`chunk_ids` (read from SQLite on each call,
         not kept: for building a keyword index or an evaluation collection; a query reads
