@@ -16,8 +16,10 @@ import json
 import os
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -69,7 +71,14 @@ def ray_run(
     texts = [json.loads(line)["text"] for line in DEMO.read_text().splitlines() if line.strip()]
     (out / "texts.json").write_text(json.dumps(texts))
     ray, py = shlex.quote(str(BIN / "ray")), shlex.quote(sys.executable)
-    port = 6380  # a namespace of its own: no other process can hold it
+    # The namespace has its own ports, but Ray refuses to start a head whose address a GCS
+    # process anywhere on the machine already serves (it reads the shared process table and
+    # the temp dir's address file): a port no one holds and a temp dir of this run's own
+    # keep two runs at once (CI beside a developer's run) apart.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    ray_tmp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths < 108
     addr = f"127.0.0.1:{port}"
     script = shlex.quote(str(SCRIPTS / "scenarios.py"))
     inner = (
@@ -81,10 +90,12 @@ def ray_run(
         f"timeout 200 {py} {script} {addr} {shlex.quote(str(corpus))} {shlex.quote(str(out))}; "
         f"rc=$?; {ray} stop --force > /dev/null 2>&1; exit $rc"
     )
-    env = {**os.environ, "EMBEDLAB_HOME": str(embedlab_home), "RAY_USAGE_STATS_ENABLED": "0"}
+    env = {**os.environ, "EMBEDLAB_HOME": str(embedlab_home), "RAY_USAGE_STATS_ENABLED": "0",
+           "RAY_TMPDIR": ray_tmp}  # fmt: skip
     env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parents[2]), env.get("PYTHONPATH", "")])
     proc = subprocess.run(["unshare", "-n", "sh", "-c", inner], capture_output=True, text=True,
                           env=env, timeout=300)  # fmt: skip
+    shutil.rmtree(ray_tmp, ignore_errors=True)
     result_file = out / "result.json"
     if not result_file.exists():
         logs = "".join((out / f).read_text()[-1500:] for f in ("head.log", "worker.log")
