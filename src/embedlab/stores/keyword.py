@@ -22,6 +22,7 @@ twice, as in rank_bm25.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -44,19 +45,31 @@ EPSILON = 0.25
 TOKEN_RE = re.compile(r"(?u)\b\w\w+\b")
 
 
-def _stopwords() -> frozenset[str]:
+@functools.cache
+def stopwords() -> frozenset[str]:
+    """bm25s' English stop words, loaded on first use: importing bm25s pulls in scipy and
+    numba (most of a second), which a dense-only query never needs."""
     from bm25s.stopwords import STOPWORDS_EN
 
     return frozenset(STOPWORDS_EN)
 
 
-STOPWORDS = _stopwords()
+#: the stop words :func:`tokenize` removes (``stopwords()``, read through the module
+#: ``__getattr__`` below so that importing this module does not import bm25s).
+STOPWORDS: frozenset[str]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "STOPWORDS":
+        return stopwords()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def tokenize(text: str) -> list[str]:
     """The BM25 tokens of ``text`` (see the module docstring)."""
     norm = unicodedata.normalize("NFKC", text).lower()
-    return [t for t in TOKEN_RE.findall(norm) if t not in STOPWORDS]
+    stop = stopwords()
+    return [t for t in TOKEN_RE.findall(norm) if t not in stop]
 
 
 @dataclass(frozen=True)
