@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from embedlab.ask.chat import ChatInfo, ChatModel, ChatReply
@@ -175,6 +175,31 @@ def check_options(question: str, mode: str, k: int, max_tokens: int) -> None:
         raise InputError(f"max_tokens must be at least 1, got {max_tokens}.")
 
 
+@dataclass(frozen=True)
+class AskOptions:
+    """The options of :func:`prepare`, :func:`ask_stream` and :func:`ask`, built once from
+    their keyword arguments and passed through (see :func:`prepare` for each one)."""
+
+    chat: ChatModel | str = DEFAULT_CHAT
+    mode: str = "dense"
+    k: int = 5
+    rerank: Any = None
+    dims: int | None = None
+    quantize: str | None = None
+    filters: Sequence[str] | dict[str, str] | None = None
+    context_tokens: int | None = None
+    max_tokens: int = 256
+    encoder: Encoder | None = None
+
+    def check(self, question: str) -> None:
+        """:func:`check_options` on these options."""
+        check_options(question, self.mode, self.k, self.max_tokens)
+
+    def chat_model(self) -> ChatModel:
+        """The chat model, loaded from the registry when given by name."""
+        return load_chat(self.chat) if isinstance(self.chat, str) else self.chat
+
+
 def prepare(
     index: Index | str,
     question: str,
@@ -191,19 +216,33 @@ def prepare(
     encoder: Encoder | None = None,
 ) -> Prepared:
     """Retrieve and assemble the prompt, without generating (see :func:`ask`)."""
+    options = AskOptions(
+        chat=chat, mode=mode, k=k, rerank=rerank, dims=dims, quantize=quantize,
+        filters=filters, context_tokens=context_tokens, max_tokens=max_tokens,
+        encoder=encoder,
+    )  # fmt: skip
+    return _prepare(index, question, options)
+
+
+def _prepare(index: Index | str, question: str, options: AskOptions) -> Prepared:
     started = time.perf_counter()
-    check_options(question, mode, k, max_tokens)
+    options.check(question)
     idx = _open(index)
-    model = load_chat(chat) if isinstance(chat, str) else chat
+    model = options.chat_model()
     check_question(model, question)
     found = search(
-        idx, question, encoder=encoder, k=k, mode=mode, rerank=rerank, dims=dims,
-        quantize=quantize, filters=filters,
+        idx, question, encoder=options.encoder, k=options.k, mode=options.mode,
+        rerank=options.rerank, dims=options.dims, quantize=options.quantize,
+        filters=options.filters,
     )  # fmt: skip
     t = time.perf_counter()
     ranked = [(h.chunk, h.score) for h in found.hits]
     prompt = build_prompt(
-        model, question, ranked, max_tokens=max_tokens, context_tokens=context_tokens
+        model,
+        question,
+        ranked,
+        max_tokens=options.max_tokens,
+        context_tokens=options.context_tokens,
     )
     st = found.timings
     timings = {
@@ -238,14 +277,20 @@ def ask_stream(
     :raises EmptyInputError, IndexNotFoundError, EmptyIndexError, QuestionTooLongError,
         ContextWindowError, ChatUnreachableError, InputError: before any token.
     """
-    started = time.perf_counter()
-    check_options(question, mode, k, max_tokens)  # before any model loads
-    model = load_chat(chat) if isinstance(chat, str) else chat
-    prep = prepare(
-        index, question, chat=model, mode=mode, k=k, rerank=rerank, dims=dims,
-        quantize=quantize, filters=filters, context_tokens=context_tokens,
-        max_tokens=max_tokens, encoder=encoder,
+    options = AskOptions(
+        chat=chat, mode=mode, k=k, rerank=rerank, dims=dims, quantize=quantize,
+        filters=filters, context_tokens=context_tokens, max_tokens=max_tokens,
+        encoder=encoder,
     )  # fmt: skip
+    return _ask_stream(index, question, options)
+
+
+def _ask_stream(index: Index | str, question: str, options: AskOptions) -> Iterator[AskEvent]:
+    started = time.perf_counter()
+    options.check(question)  # before any model loads
+    model = options.chat_model()
+    prep = _prepare(index, question, replace(options, chat=model))
+    max_tokens = options.max_tokens
     timings = dict(prep.timings)
     yield StageEvent("search", timings["embed"] + timings["search"] + timings["rerank"],
                      prep.search.to_dict())  # fmt: skip
@@ -275,7 +320,7 @@ def ask_stream(
         finish_reason="error" if error else ("length" if completion >= max_tokens else "stop"),
     )
     t = time.perf_counter()
-    encoder = encoder or _index_encoder(index, prep.index)
+    encoder = options.encoder or _index_encoder(index, prep.index)
     level = unrelated_level(encoder)
     sentences = check_sentences(answer, prep.prompt.included, encoder, level)
     numbers = cited_numbers(answer)
@@ -325,6 +370,7 @@ def ask(
 
 __all__ = [
     "AskEvent",
+    "AskOptions",
     "AskResult",
     "DoneEvent",
     "Prepared",
