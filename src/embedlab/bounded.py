@@ -58,6 +58,11 @@ class BoundedCache(Generic[K, V]):
             for key in [k for k in self._data if drop(k)]:
                 del self._data[key]
 
+    def values(self) -> list[V]:
+        """A snapshot of the values, least recently used first."""
+        with self._lock:
+            return list(self._data.values())
+
     def clear(self) -> None:
         """Drop every entry."""
         with self._lock:

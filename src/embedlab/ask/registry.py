@@ -17,15 +17,21 @@ from typing import Any
 
 from embedlab.ask.chat import ChatModel
 from embedlab.ask.specs import BUILTIN, ChatSpec
+from embedlab.bounded import BoundedCache
 from embedlab.errors import ModelNotInstalledError, UnknownModelError
 from embedlab.plugins import CHAT_GROUP, entry_point_table
 
 DEFAULT_CHAT = "local"
 ENTRY_POINT_GROUP = CHAT_GROUP
 
+#: chat models kept loaded in this process; the name comes from requests (``ollama:<any>``),
+#: so the cache is bounded: the least recently used is let go (freed once nothing else holds it).
+CHAT_CACHE = 32
+
+_Key = tuple[str, tuple[tuple[str, Any], ...]]
 _LOCK = threading.RLock()  # the table and the cache
-_LOADING: dict[tuple[str, tuple[tuple[str, Any], ...]], threading.Lock] = {}  # one per model
-_CACHE: dict[tuple[str, tuple[tuple[str, Any], ...]], ChatModel] = {}
+_LOADING: BoundedCache[_Key, threading.Lock] = BoundedCache(CHAT_CACHE)  # one per model
+_CACHE: BoundedCache[_Key, ChatModel] = BoundedCache(CHAT_CACHE)
 _TABLE: dict[str, ChatSpec] = {}
 
 
@@ -109,12 +115,14 @@ def load_chat(name: str = DEFAULT_CHAT, **options: Any) -> ChatModel:
     # aliases share one copy: the key is the canonical name
     key = (f"{spec.name}:{arg}" if spec.prefix else spec.name, tuple(sorted(options.items())))
     with _LOCK:
-        if key in _CACHE:
-            return _CACHE[key]
-        loading = _LOADING.setdefault(key, threading.Lock())
+        found = _CACHE.get(key)
+        if found is not None:
+            return found
+        loading = _LOADING.get_or_build(key, threading.Lock)
     with loading:  # one load per model; listing and other models are not held up meanwhile
-        if key in _CACHE:
-            return _CACHE[key]
+        found = _CACHE.get(key)
+        if found is not None:
+            return found
         if not is_chat_installed(spec):
             raise ModelNotInstalledError(
                 f"Chat model {spec.name!r} is not installed. Install it with: {spec.install}"
@@ -124,7 +132,7 @@ def load_chat(name: str = DEFAULT_CHAT, **options: Any) -> ChatModel:
         model = loader(arg, **options) if spec.prefix else loader(**options)
         model.load_seconds = time.perf_counter() - start
         with _LOCK:
-            _CACHE[key] = model
+            _CACHE.put(key, model)
         return model
 
 
