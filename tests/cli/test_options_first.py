@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from embedlab.bounded import BoundedCache
 from embedlab.cli.main import cli
 from embedlab.models import registry
 
@@ -26,7 +27,7 @@ def no_model_loads(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(name: str, options: dict[str, object]) -> None:
         raise ModelLoaded(f"the model {name} started loading")
 
-    monkeypatch.setattr(registry._CACHE, "encoders", {})
+    monkeypatch.setattr(registry._CACHE, "encoders", BoundedCache(registry.MODEL_CACHE))
     monkeypatch.setattr(registry, "_load_uncached", refuse)
 
 

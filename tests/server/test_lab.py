@@ -67,8 +67,7 @@ def test_languages_says_how_to_install_a_missing_model(
     from embedlab.models import registry
 
     monkeypatch.setattr(embedlab.models.paths, "mpnet_parts_present", lambda: False)
-    for key in [k for k in registry._CACHE.encoders if k[0] == "mpnet"]:
-        monkeypatch.delitem(registry._CACHE.encoders, key)
+    registry._CACHE.encoders.discard(lambda key: key[0] == "mpnet")
     spec = find_spec("mpnet")
     assert spec is not None and not is_installed(spec)
     r = req("POST", "/lab/languages", json={"models": ["minilm", "mpnet"]})

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from embedlab.bounded import BoundedCache
 from embedlab.errors import ModelNotInstalledError, UnknownModelError
 from embedlab.models.base import Encoder
 from embedlab.plugins import MODELS_GROUP, entry_point_table, load_object
@@ -154,9 +155,16 @@ for _spec in CATALOGUE:
         _BY_NAME[_key.lower()] = _spec
 
 
+#: encoders kept loaded in this process; names come from requests (``ollama:<any>``,
+#: ``st:<folder>``), so the cache is bounded: the least recently used is let go.
+MODEL_CACHE = 24
+
+
 @dataclass
 class _Cache:
-    encoders: dict[tuple[str, tuple[tuple[str, Any], ...]], Encoder] = field(default_factory=dict)
+    encoders: BoundedCache[tuple[str, tuple[tuple[str, Any], ...]], Encoder] = field(
+        default_factory=lambda: BoundedCache(MODEL_CACHE)
+    )
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -211,12 +219,13 @@ def load_model(name: str = DEFAULT_MODEL, **options: Any) -> Encoder:
     """
     key = (name.lower(), tuple(sorted(options.items())))
     with _CACHE.lock:
-        if key in _CACHE.encoders:
-            return _CACHE.encoders[key]
+        found = _CACHE.encoders.get(key)
+        if found is not None:
+            return found
         start = time.perf_counter()
         encoder = _load_uncached(name, options)
         encoder.load_seconds = time.perf_counter() - start
-        _CACHE.encoders[key] = encoder
+        _CACHE.encoders.put(key, encoder)
         return encoder
 
 
