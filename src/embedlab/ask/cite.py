@@ -17,6 +17,7 @@ import numpy as np
 
 from embedlab.ask.prompt import ContextItem
 from embedlab.models.base import Encoder
+from embedlab.vectors.similarity import normalize
 
 #: ``[1]``, ``[1, 2]``, ``[1][3]``, ``[ 2 ]``.
 MARKER = re.compile(r"\[\s*(\d+(?:\s*,\s*\d+)*)\s*\]")
@@ -128,7 +129,8 @@ def check_sentences(
     texts = [MARKER.sub("", s.text).strip() for s in to_embed]
     sv = encoder.embed(texts, role="document")
     cv = encoder.embed([by_number[n].chunk.text for n in wanted], role="document")
-    sims = _normalise(sv) @ _normalise(cv).T
+    # copies: an encoder may hand out arrays it keeps (a cache)
+    sims = normalize(sv) @ normalize(cv).T
     col = {n: j for j, n in enumerate(wanted)}
     for i, s in enumerate(to_embed):
         s.similarity = {n: float(sims[i, col[n]]) for n in s.citations if n in col}
@@ -140,11 +142,6 @@ def check_sentences(
                 f"model's unrelated level {unrelated_level:.2f}"
             )
     return sentences
-
-
-def _normalise(m: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(m, axis=1, keepdims=True)
-    return m / np.where(norms == 0, 1.0, norms)
 
 
 def unrelated_level(encoder: Encoder) -> float:

@@ -19,6 +19,7 @@ import numpy as np
 from embedlab.errors import ModelNotInstalledError
 from embedlab.models.base import Encoder, ModelInfo
 from embedlab.models.paths import minilm_tokenizer_json, paraphrase_l3_path, verify_file
+from embedlab.vectors.similarity import normalize
 
 
 @dataclass(frozen=True)
@@ -97,8 +98,7 @@ class OnnxEncoder(Encoder):
             idx = order[start : start + self.batch_size]
             out[idx] = self._run([encodings[i].ids for i in idx], int(lengths[idx].max()))
         if self.recipe.normalize:
-            norms = np.linalg.norm(out, axis=1, keepdims=True)
-            out /= np.maximum(norms, 1e-12)
+            normalize(out, inplace=True)  # ``out`` is this call's own array
         return out
 
     def _run(self, ids: list[list[int]], width: int) -> np.ndarray:

@@ -23,6 +23,7 @@ import numpy as np
 from embedlab.errors import InputError, ModelError, ModelNotInstalledError
 from embedlab.models.base import Encoder, ModelInfo
 from embedlab.models.paths import sha256_file
+from embedlab.vectors.similarity import normalize
 
 TABLE_FILE = "model.safetensors"
 TOKENIZER_FILE = "tokenizer.json"
@@ -118,8 +119,8 @@ class StaticEncoder(Encoder):
         pool = csr_matrix((share, rows, indptr), shape=(len(ids), self.table.shape[0]))
         out = np.asarray(pool @ self.table, dtype=np.float32)
         if self.info.normalized:
-            out /= np.linalg.norm(out, axis=1, keepdims=True) + 1e-32
-        return out.astype(np.float32, copy=False)
+            normalize(out, inplace=True)  # ``out`` is this call's own product
+        return out
 
     def count_tokens(self, texts: Sequence[str], role: str = "document") -> list[int]:
         return [len(r) for r in self.token_ids(texts)]

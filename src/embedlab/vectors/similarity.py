@@ -26,11 +26,24 @@ def _check_dims(a: np.ndarray, b: np.ndarray) -> None:
         )
 
 
-def normalize(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
-    """Scale each row (or the one vector) to unit L2 norm; zero rows stay zero."""
+def normalize(x: np.ndarray, eps: float = 1e-12, *, inplace: bool = False) -> np.ndarray:
+    """Scale each row (or the one vector) to unit L2 norm; zero rows stay zero.
+
+    :param inplace: divide ``x`` itself and return it, no copy (for an array the caller
+        owns, such as a batch an encoder just made); it must be a writeable float32 array.
+    """
+    if inplace:
+        if not (isinstance(x, np.ndarray) and x.dtype == np.float32 and x.flags.writeable):
+            raise InputError(
+                "normalize(inplace=True) needs a writeable float32 array, got "
+                f"{type(x).__name__} {getattr(x, 'dtype', '')}: pass inplace=False for a copy."
+            )
+        norms = np.linalg.norm(x, axis=-1, keepdims=True)
+        x /= np.maximum(norms, eps, out=norms)
+        return x
     a = np.asarray(x, dtype=np.float32)
     norms = np.linalg.norm(a, axis=-1, keepdims=True)
-    return (a / np.maximum(norms, eps)).astype(np.float32)
+    return (a / np.maximum(norms, eps)).astype(np.float32, copy=False)
 
 
 def cosine_matrix(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
