@@ -126,17 +126,21 @@ def train() -> None:
 @click.option("--min-count", default=5, show_default=True)
 @click.option("--epochs", default=5, show_default=True)
 @click.option("--engine", type=click.Choice(list(ENGINES)), default="gensim", show_default=True)
+@click.option("--seed", default=1, show_default=True)
+@click.option("--workers", type=int, default=None,
+              help="gensim threads (default: up to 4); 1 makes a run repeat exactly.")  # fmt: skip
 @click.option("--watch", multiple=True, help="Word pair a:b whose cosine is traced per epoch.")
 @click.option("--overwrite", is_flag=True, help="Replace the output folder.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run in --out.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @json_option
 def word2vec_cmd(corpus: str, out: str, arch: str, dim: int, window: int, negative: int, min_count: int,
-                 epochs: int, engine: str, watch: tuple[str, ...], overwrite: bool, resume: bool,
-                 quiet: bool, as_json: bool) -> None:  # fmt: skip
+                 epochs: int, engine: str, seed: int, workers: int | None, watch: tuple[str, ...],
+                 overwrite: bool, resume: bool, quiet: bool, as_json: bool) -> None:  # fmt: skip
     """Train word2vec on CORPUS (a text file or folder); open it as words:<out>."""
     config = Word2VecConfig(arch=arch, dim=dim, window=window, negative=negative,
-                            min_count=min_count, epochs=epochs, engine=engine)  # fmt: skip
+                            min_count=min_count, epochs=epochs, engine=engine, seed=seed,
+                            workers=workers)  # fmt: skip
     pairs = [tuple(w.split(":", 1)) for w in watch]
     bar = _Bar(quiet, "epoch")
     try:

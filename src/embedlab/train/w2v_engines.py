@@ -38,12 +38,17 @@ class Word2VecConfig:
     min_alpha: float = 0.0001
     seed: int = 1
     engine: str = "gensim"
+    #: gensim's worker threads (``None``: up to 4, one per core). Only ``workers=1`` makes
+    #: a gensim run repeat exactly: its threads race over the shared vectors.
+    workers: int | None = None
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHS:
             raise InputError(f"Unknown arch {self.arch!r}: use one of {', '.join(ARCHS)}.")
         if self.engine not in ENGINES:
             raise InputError(f"Unknown engine {self.engine!r}: use one of {', '.join(ENGINES)}.")
+        if self.workers is not None and self.workers < 1:
+            raise InputError("--workers must be at least 1.")
         for name in ("dim", "window", "negative", "min_count", "epochs"):
             if getattr(self, name) < 1:
                 raise InputError(f"--{name.replace('_', '-')} must be at least 1.")
@@ -150,7 +155,7 @@ class GensimEngine(Engine):
             alpha=c.alpha,
             min_alpha=c.min_alpha,
             seed=c.seed,
-            workers=max(1, min(4, os.cpu_count() or 1)),
+            workers=c.workers or max(1, min(4, os.cpu_count() or 1)),
             epochs=c.epochs,
             compute_loss=True,
         )
