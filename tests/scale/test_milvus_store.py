@@ -308,7 +308,8 @@ def test_a_long_single_line_file_chunks_as_in_the_embedded_store(
 
     monkeypatch.setattr(ingest, "BLOCK_CHARS", 600)  # blocks of 1,200 chars, cut mid-line
     words = open_index("scale-pair-embedded").texts()
-    line = " ".join(" ".join(words[:12]).split())[:5000]
+    line = " ".join(" ".join(words).split())[:5000]  # every text: 5,000 chars in any row order
+    assert len(line) == 5000
     path = tmp_path / "long.txt"
     path.write_text(line)  # one line, no newline
     blocks = list(ingest.read_file(path, ingest.ReadOptions()))
