@@ -50,7 +50,7 @@ from embedlab.stores.embedded import (
     indexes_root,
     read_segments,
 )
-from embedlab.stores.ingest import ReadOptions, SkipFile, Skipped, discover, probe
+from embedlab.stores.ingest import ReadOptions, SkipFile, Skipped, discover, probe, readable
 from embedlab.stores.lock import DEFAULT_WAIT, WriteLock
 from embedlab.stores.milvus import MilvusIndex
 from embedlab.stores.writer import (
@@ -214,12 +214,7 @@ def create_index(
     encoder = _encoder(model)
     settings = (chunking or ChunkSettings()).validate(encoder.info.max_tokens)
     files, skipped = discover(sources)
-    readable = _readable(files, skipped)
-    if not readable:
-        reasons = "; ".join(f"{s.path}: {s.reason}" for s in skipped[:5]) or "no files found"
-        raise InputError(
-            f"Nothing readable to index under {', '.join(map(str, sources))} ({reasons})."
-        )
+    ok = readable(sources, files, skipped)
     if exists(name):
         raise IndexExistsError(
             f"Index {name!r} already exists: run 'embedlab index update {name}', or drop it first."
@@ -228,7 +223,7 @@ def create_index(
     try:
         folder.mkdir(parents=True, exist_ok=True)
         report = _create(folder, name, sources, encoder, settings, text_field, title_field,
-                         readable, skipped, progress, wait)  # fmt: skip
+                         ok, skipped, progress, wait)  # fmt: skip
     except (OSError, sqlite3.Error, DiskFullError, ReadOnlyStoreError) as exc:
         after = f"index {name!r} was not created"
         error = store_error(exc, folder / DB_NAME, name, after)
@@ -355,18 +350,6 @@ def update_index(
             return report
         finally:
             conn.close()
-
-
-def _readable(files: list[Path], skipped: list[Skipped]) -> list[Path]:
-    out = []
-    for f in files:
-        try:
-            probe(f)
-        except SkipFile as exc:
-            skipped.append(Skipped(str(f), str(exc)))
-        else:
-            out.append(f)
-    return out
 
 
 def _sync(

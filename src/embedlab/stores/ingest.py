@@ -28,6 +28,7 @@ from typing import Any
 
 from embedlab.data.jsonl import json_lines
 from embedlab.data.text import bounded_lines, open_text, text_problem
+from embedlab.errors import InputError
 
 #: plain-text files are yielded in blocks of about this many characters.
 BLOCK_CHARS = 64_000
@@ -163,6 +164,30 @@ def probe(path: Path) -> None:
             raise SkipFile(problem)
     except OSError as exc:
         raise SkipFile(f"cannot be read: {exc.strerror or exc}") from exc
+
+
+def readable(
+    sources: Iterable[str | Path], files: list[Path], skipped: list[Skipped]
+) -> list[Path]:
+    """The ``files`` (found under ``sources``) that pass :func:`probe`; each other one is
+    appended to ``skipped`` with its reason.
+
+    :raises InputError: when none is left, naming the first few reasons.
+    """
+    out = []
+    for f in files:
+        try:
+            probe(f)
+        except SkipFile as exc:
+            skipped.append(Skipped(str(f), str(exc)))
+        else:
+            out.append(f)
+    if not out:
+        reasons = "; ".join(f"{s.path}: {s.reason}" for s in skipped[:5]) or "no files found"
+        raise InputError(
+            f"Nothing readable to index under {', '.join(map(str, sources))} ({reasons})."
+        )
+    return out
 
 
 def read_file(path: Path, options: ReadOptions | None = None, *, skip: int = 0) -> Iterator[Record]:

@@ -47,6 +47,7 @@ from embedlab.stores.ingest import (
     discover,
     probe,
     read_file,
+    readable,
 )
 from embedlab.stores.milvus import (
     INDEX_TYPES,
@@ -483,19 +484,7 @@ def create_milvus(
         raise InputError(f"Unknown Milvus index type {index_type!r}: use {', '.join(INDEX_TYPES)}.")
     settings = chunking.validate(encoder.info.max_tokens)
     files, skipped = discover(sources)
-    readable = []
-    for f in files:
-        try:
-            probe(f)
-        except SkipFile as exc:
-            skipped.append(Skipped(str(f), str(exc)))
-        else:
-            readable.append(f)
-    if not readable:
-        reasons = "; ".join(f"{s.path}: {s.reason}" for s in skipped[:5]) or "no files found"
-        raise InputError(
-            f"Nothing readable to index under {', '.join(map(str, sources))} ({reasons})."
-        )
+    ok = readable(sources, files, skipped)
     client = connect(store)
     coll = collection_name(name)
     if call(store, "has_collection", client.has_collection, coll):
@@ -531,7 +520,7 @@ def create_milvus(
     remember(name, store)
     report = WriteReport(skipped=list(skipped))
     writer = MilvusWriter(client, store, coll, props, encoder, report, progress)
-    writer.sync(readable)
+    writer.sync(ok)
     _commit(client, store, coll, props, writer.fields, writer.documents)
     index = MilvusIndex(name, store)
     index.report = report
