@@ -13,23 +13,13 @@ import pytest
 from embedlab.server.app import create_app
 from embedlab.train.lab import demo_model
 from tests.conftest import run_async
+from tests.train.stepper import advance
 
 SENTENCE = "the government said police would investigate the fire"
 
 
 def _steps(n: int, run: str, **extra: Any) -> list[dict[str, Any]]:
-    async def main() -> list[dict[str, Any]]:
-        transport = httpx.ASGITransport(app=create_app())
-        out = []
-        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
-            for _ in range(n):
-                body = {"run": run, "sentence": SENTENCE, "window": 2, **extra}
-                r = await c.post("/lab/train/word2vec-advance", json=body)
-                assert r.status_code == 200, r.text
-                out.append(r.json())
-        return out
-
-    return run_async(main)
+    return advance(n, run, SENTENCE, 2, **extra)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
