@@ -232,56 +232,44 @@ def advance(
         while len(_RUNS) > MAX_RUNS:
             _RUNS.popitem(last=False)
         if mode == "cbow":
-            return _advance_cbow(run, words)
+            i, ctx = run.windows[run.done % len(run.windows)]
+            cbow = explain_cbow_update(run.model, words[i], [words[j] for j in ctx])
+            return _record(run, "cbow", words, i, ctx, " ".join(words[j] for j in ctx), cbow)
         i, j = run.pairs[run.done % len(run.pairs)]
         update = run.model.explain_update(words[i], words[j])
-        run.done += 1
-        run.history.append(
-            {
-                "step": run.done,
-                "centre": words[i],
-                "context": words[j],
-                "loss_before": update.loss_before,
-                "loss_after": update.loss_after,
-                "score_after": update.scores_after[0],
-            }
-        )
-        return {
-            "mode": "skipgram",
-            "step": run.done,
-            "words": words,
-            "effective_windows": run.eff,
-            "pairs": run.pairs,
-            "centre": i,
-            "context": j,
-            "update": asdict(update),
-            "history": list(run.history),
-        }
+        return _record(run, "skipgram", words, i, j, words[j], update)
 
 
-def _advance_cbow(run: _Run, words: list[str]) -> dict[str, object]:
-    """One CBOW step of ``run`` (its lock held): the next centre and its whole window."""
-    i, ctx = run.windows[run.done % len(run.windows)]
-    update = explain_cbow_update(run.model, words[i], [words[j] for j in ctx])
+def _record(
+    run: _Run,
+    mode: str,
+    words: list[str],
+    i: int,
+    context: object,
+    label: str,
+    update: UpdateTrace | CbowTrace,
+) -> dict[str, object]:
+    """Count one step of ``run`` (its lock held), add it to the loss curve's history and
+    answer it: centre ``i``, its ``context`` (a position, or CBOW's window) named ``label``."""
     run.done += 1
     run.history.append(
         {
             "step": run.done,
             "centre": words[i],
-            "context": " ".join(words[j] for j in ctx),
+            "context": label,
             "loss_before": update.loss_before,
             "loss_after": update.loss_after,
             "score_after": update.scores_after[0],
         }
     )
     return {
-        "mode": "cbow",
+        "mode": mode,
         "step": run.done,
         "words": words,
         "effective_windows": run.eff,
         "pairs": run.pairs,
         "centre": i,
-        "context": ctx,
+        "context": context,
         "update": asdict(update),
         "history": list(run.history),
     }
