@@ -26,7 +26,7 @@ from embedlab.errors import (
     StoreError,
 )
 from embedlab.models import Encoder, load_model
-from embedlab.stores.base import IndexStats
+from embedlab.stores.base import IndexStats, build_description
 from embedlab.stores.chunking import Chunker, ChunkSettings
 from embedlab.stores.db import (
     DB_NAME,
@@ -258,19 +258,10 @@ def _create(
             raise IndexExistsError(f"Index {name!r} was just created by another process.")
         conn = connect(folder, write=True, name=name, after=f"index {name!r} was not created")
         try:
-            now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
             meta = {
                 "schema_version": SCHEMA_VERSION,
-                "name": name,
                 "engine": "embedded",
-                "model": encoder.info.name,
-                "model_info": encoder.info.to_dict(),
-                "fingerprint": encoder.info.fingerprint,
-                "chunking": settings.to_dict(),
-                "read_options": {"text_field": text_field, "title_field": title_field},
-                "sources": [str(Path(s).expanduser().resolve()) for s in sources],
-                "created": now,
-                "updated": now,
+                **build_description(name, encoder, settings, sources, text_field, title_field),
                 # starts from the clock: an index dropped and created again under the same
                 # name never repeats a generation, so caches keyed by it cannot go stale
                 "generation": time.time_ns() // 1_000_000,

@@ -21,6 +21,7 @@ overrides them to run the query in the server.
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from embedlab.errors import FingerprintMismatchError, InputError
 from embedlab.models.base import Encoder
 
 if TYPE_CHECKING:
+    from embedlab.stores.chunking import ChunkSettings
     from embedlab.stores.filters import Filter
 
 
@@ -332,3 +334,28 @@ class Index(ABC):
 def _check_batch(batch: int) -> None:
     if batch < 1:
         raise InputError(f"batch must be at least 1, got {batch}.")
+
+
+def build_description(
+    name: str,
+    encoder: Encoder,
+    settings: ChunkSettings,
+    sources: Sequence[str | Path],
+    text_field: str | None,
+    title_field: str | None,
+) -> dict[str, Any]:
+    """What every engine records of a new index (its SQLite meta table, a Milvus
+    collection's properties): the name, the model and its fingerprint, the chunking, how
+    records were read, the sources (absolute) and the creation time (as ``updated`` too)."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return {
+        "name": name,
+        "model": encoder.info.name,
+        "model_info": encoder.info.to_dict(),
+        "fingerprint": encoder.info.fingerprint,
+        "chunking": settings.to_dict(),
+        "read_options": {"text_field": text_field, "title_field": title_field},
+        "sources": [str(Path(s).expanduser().resolve()) for s in sources],
+        "created": now,
+        "updated": now,
+    }

@@ -38,6 +38,7 @@ from embedlab.errors import (
 )
 from embedlab.models import Encoder, load_model
 from embedlab.settings import home
+from embedlab.stores.base import build_description
 from embedlab.stores.chunking import Chunker, ChunkSettings
 from embedlab.stores.ingest import (
     ReadOptions,
@@ -493,19 +494,10 @@ def create_milvus(
             f"'embedlab index update {name}', or drop it first."
         )
     dims = int(encoder.info.dims)
-    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     prefix = PREFIX_DIMS if dims > PREFIX_DIMS else 0
     props: dict[str, Any] = {
         "schema": 1,
-        "name": name,
-        "model": encoder.info.name,
-        "model_info": encoder.info.to_dict(),
-        "fingerprint": encoder.info.fingerprint,
-        "chunking": settings.to_dict(),
-        "read_options": {"text_field": text_field, "title_field": title_field},
-        "sources": [str(Path(s).expanduser().resolve()) for s in sources],
-        "created": now,
-        "updated": now,
+        **build_description(name, encoder, settings, sources, text_field, title_field),
         "generation": 0,
         "index_type": index_type,
         "nlist": NLIST,
