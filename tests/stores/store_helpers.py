@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import subprocess
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,3 +88,14 @@ class CountingEncoder(Encoder):
 
     def count_tokens(self, texts: Sequence[str], role: str = "document") -> list[int] | None:
         return self.inner.count_tokens(texts, role)
+
+
+def wait_for(proc: subprocess.Popen[bytes], ready: Callable[[], bool], seconds: float,
+             what: str) -> None:  # fmt: skip
+    """Poll ``ready()`` until it holds while ``proc`` runs; fail (with its stderr) if the
+    process ends first or ``seconds`` pass (``what`` names what never happened)."""
+    deadline = time.monotonic() + seconds
+    while not ready():
+        assert proc.poll() is None, proc.stderr.read().decode()[-2000:]  # type: ignore[union-attr]
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)

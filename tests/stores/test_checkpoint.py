@@ -9,7 +9,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ from embedlab.stores import (
 )
 from embedlab.stores.chunking import ChunkSettings
 from embedlab.stores.embedded import DB_NAME, index_folder
-from tests.stores.store_helpers import CountingEncoder, make_pdf
+from tests.stores.store_helpers import CountingEncoder, make_pdf, wait_for
 
 #: small chunks and blocks: a few KB of real text make a file of many records and chunks.
 CHUNKING = ChunkSettings("tokens", 40, 8)
@@ -121,11 +120,7 @@ def test_sigkill_inside_a_big_file_then_update_resumes_there(
         stderr=subprocess.PIPE,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 240
-        while _checkpointed(name) <= 0:  # wait for a checkpoint to commit
-            assert proc.poll() is None, proc.stderr.read().decode()[-2000:]  # type: ignore[union-attr]
-            assert time.monotonic() < deadline, "the indexer made no checkpoint"
-            time.sleep(0.05)
+        wait_for(proc, lambda: _checkpointed(name) > 0, 240, "the indexer made no checkpoint")
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
     finally:

@@ -18,7 +18,7 @@ from embedlab.models import Encoder
 from embedlab.stores import EmbeddedIndex, open_index, update_index
 from embedlab.stores.embedded import DB_NAME, LOCK_NAME, SEGMENTS, index_folder
 from embedlab.stores.lock import WriteLock
-from tests.stores.store_helpers import NewsCorpus
+from tests.stores.store_helpers import NewsCorpus, wait_for
 
 #: a real indexing process that commits after every document (so a kill lands mid-way).
 INDEXER = """
@@ -95,11 +95,7 @@ def test_sigkill_mid_indexing_then_update_finishes(
         stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.monotonic() + 240
-        while _committed_docs(name) < 2:
-            assert proc.poll() is None, proc.stderr.read().decode()[-2000:]  # type: ignore[union-attr]
-            assert time.monotonic() < deadline, "the indexer made no progress"
-            time.sleep(0.05)
+        wait_for(proc, lambda: _committed_docs(name) >= 2, 240, "the indexer made no progress")
         # while it writes: a second writer is refused, a reader reads a consistent snapshot
         with pytest.raises(IndexLockedError, match=rf"'{name}' is being written.*pid {proc.pid}"):
             update_index(name, minilm, wait=0.2)
