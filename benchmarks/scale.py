@@ -73,14 +73,14 @@ def milvus_insert(
     store: str, vectors: np.ndarray, texts: list[str], batch: int
 ) -> tuple[float, str]:
     from embedlab.stores import milvus_writer as w
-    from embedlab.stores.milvus import (
+    from embedlab.stores.milvus_client import (  # fmt: skip
         PREFIX_DIMS,
         collection_name,
         connect,
         filter_record,
         prefix_of,
         sign_vector,
-    )  # fmt: skip
+    )
 
     name = f"bench_{len(vectors)}"
     client = connect(store)

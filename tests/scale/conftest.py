@@ -70,7 +70,7 @@ def milvus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         wait_ready(f"http://127.0.0.1:{port}", proc, log)
         yield f"milvus://127.0.0.1:{port}"
     finally:
-        from embedlab.stores.milvus import forget_client
+        from embedlab.stores.milvus_client import forget_client
 
         forget_client(f"milvus://127.0.0.1:{port}")
         if proc.poll() is None:

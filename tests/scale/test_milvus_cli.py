@@ -21,7 +21,8 @@ from embedlab.data.demo_corpus import demo_path
 from embedlab.errors import IndexNotFoundError
 from embedlab.models import Encoder
 from embedlab.stores import create_index, open_index, update_index
-from embedlab.stores.milvus import MilvusIndex, connect
+from embedlab.stores.milvus import MilvusIndex
+from embedlab.stores.milvus_client import connect
 from tests.scale.conftest import drop_indexes
 from tests.scale.scale_helpers import MemoEncoder
 from tests.stores.store_helpers import write_news

@@ -19,7 +19,8 @@ from embedlab.errors import (
 )
 from embedlab.models import Encoder
 from embedlab.stores import And, Eq, FirstStage, In, Or, create_index, open_index
-from embedlab.stores.milvus import MilvusIndex, to_expression
+from embedlab.stores.milvus import MilvusIndex
+from embedlab.stores.milvus_client import to_expression
 from tests.scale.conftest import drop_indexes, free_port
 from tests.scale.scale_helpers import MemoEncoder, keys, recall
 from tests.stores.store_helpers import write_news
@@ -194,7 +195,7 @@ def test_fingerprint_refused(pair, glove: Encoder) -> None:
 def test_not_an_index(milvus: str) -> None:
     from pymilvus import MilvusClient
 
-    from embedlab.stores.milvus import connect
+    from embedlab.stores.milvus_client import connect
 
     client: MilvusClient = connect(milvus)
     client.create_collection("someone_elses", dimension=4)

@@ -50,12 +50,12 @@ from embedlab.stores.ingest import (
     read_file,
     readable,
 )
-from embedlab.stores.milvus import (
+from embedlab.stores.milvus import MilvusIndex
+from embedlab.stores.milvus_client import (
     INDEX_TYPES,
     MAX_VARCHAR,
     PAGE,
     PREFIX_DIMS,
-    MilvusIndex,
     call,
     chunk_id,
     collection_name,
