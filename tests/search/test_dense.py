@@ -126,3 +126,17 @@ def test_half_precision_matryoshka_stage_returns_exact_top10() -> None:
     # the storage the lab reports is what this stage scans: 2 bytes a dimension, not 4
     assert half.nbytes // len(x) == index.bytes_per_vector(128) == 256
     assert index.bytes_per_vector() == 4 * 384 and index.bytes_per_vector(128, "int8") == 128
+
+
+def test_paged_exact_top_k_equals_the_whole_score_matrix() -> None:
+    """``exact_top_k`` (the IVF tuning's ground truth, a page of rows at a time) gives the
+    same rows as a top-k over the whole score matrix, also over mapped segments."""
+    from embedlab.stores.dense import SegmentRows, exact_top_k
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((1000, 16)).astype(np.float32)
+    q = rng.standard_normal((7, 16)).astype(np.float32)
+    want = np.argsort(-(q @ x.T), axis=1, kind="stable")[:, :10]
+    assert exact_top_k(x, q, 10, page=97).tolist() == want.tolist()
+    halves = SegmentRows([x[500:], x[:500]], np.repeat([1, 0], 500), np.tile(np.arange(500), 2))
+    assert exact_top_k(halves, q, 10, page=128).tolist() == want.tolist()
