@@ -19,6 +19,12 @@ Nothing on disk at all: built (trained on a sample, added page by page). A file 
 cannot be read is rebuilt, never fatal; a folder that cannot be written keeps the index
 in memory.
 
+Who pays: the command that changed the index (``index create``/``update``, after its
+commit and outside the write lock) calls :func:`refresh`, which builds or updates the
+file when the change is past the delta a reader serves, so the first query after it opens
+a current file. A reader that finds the lock held by such a builder does not wait: it
+serves the newest older file plus the delta, whatever its size (:func:`open_ann`).
+
 Retraining: the centroids were fitted to the rows present at training. Drift is measured
 as the mean cosine distance (1 - cos) of rows to their nearest centroid: ``train_distance``
 over a sample at training, and over every row added since. The index is retrained from
@@ -172,9 +178,10 @@ def _held(base: Path, generation: int) -> np.ndarray | None:
 
 
 @contextlib.contextmanager
-def cache_lock(base: Path) -> Iterator[bool]:
-    """Hold ``base/.lock`` (blocking: a second builder waits for the first); yields whether
-    it is held (``False`` where the folder cannot be written: build in memory)."""
+def cache_lock(base: Path, wait: bool = True) -> Iterator[bool | None]:
+    """Hold ``base/.lock``; yields ``True`` when held, ``False`` where the folder cannot be
+    written (build in memory), ``None`` when ``wait`` is false and another process holds
+    it (a builder is at work: serve what is on disk meanwhile)."""
     try:
         base.mkdir(parents=True, exist_ok=True)
         fd = os.open(base / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
@@ -182,7 +189,11 @@ def cache_lock(base: Path) -> Iterator[bool]:
         yield False
         return
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield None
+            return
         yield True
     finally:
         with contextlib.suppress(OSError):
@@ -271,7 +282,35 @@ def save(base: Path, generation: int, ann: Ann, ids: np.ndarray) -> None:
 
 def open_ann(folder: Path, generation: int, ids: np.ndarray, rows: Any) -> Ann:
     """The ANN index of ``generation`` (holding exactly ``ids``), opened, updated from an
-    older one, or built; see the module's note. Never fails on a bad cache file."""
+    older one, or built; see the module's note. Never fails on a bad cache file.
+
+    While another process updates the file (the writer right after an update, see
+    :func:`refresh`), a reader does not wait for it: it serves the newest older file plus
+    its delta whatever the delta's size (exact on the delta, so the answer is as good; a
+    large delta only costs its scan). With no older file to serve it waits for the build.
+    """
+    base = folder / "ann"
+    found = load(base, generation, ids, mmap=True)
+    if found is not None:
+        return found
+    delta = _delta(base, generation, ids)
+    if delta is not None:
+        return delta
+    with cache_lock(base, wait=False) as free:
+        if free is None:
+            busy = _delta(base, generation, ids, limit=len(ids))
+            if busy is not None:
+                return busy
+        else:
+            return _make(base, generation, ids, rows, bool(free))
+    return refresh(folder, generation, ids, rows)
+
+
+def refresh(folder: Path, generation: int, ids: np.ndarray, rows: Any) -> Ann:
+    """:func:`open_ann`, waiting for the cache lock, and writing the file whenever the
+    delta from the file on disk exceeds :data:`DELTA_ROWS` (what the writer calls after a
+    commit: the update is paid by the command that changed the index, not by the first
+    query after it)."""
     base = folder / "ann"
     found = load(base, generation, ids, mmap=True)
     if found is not None:
@@ -280,24 +319,33 @@ def open_ann(folder: Path, generation: int, ids: np.ndarray, rows: Any) -> Ann:
     if delta is not None:
         return delta
     with cache_lock(base) as locked:
-        found = load(base, generation, ids, mmap=True)  # another process made it meanwhile
-        if found is not None:
-            return found
-        ann = _updated_or_built(base, generation, ids, rows)
-        if not locked:
-            return ann
-        try:
-            save(base, generation, ann, ids)
-        except OSError:
-            return ann  # served from memory; the next process tries again
+        return _make(base, generation, ids, rows, bool(locked))
+
+
+def _make(base: Path, generation: int, ids: np.ndarray, rows: Any, locked: bool) -> Ann:
+    """Under the cache lock (``locked``; else in memory only): the file of ``generation``
+    if another process made it meanwhile, else updated or built, saved and mapped."""
+    found = load(base, generation, ids, mmap=True)
+    if found is not None:
+        return found
+    ann = _updated_or_built(base, generation, ids, rows)
+    if not locked:
+        return ann
+    try:
+        save(base, generation, ann, ids)
+    except OSError:
+        return ann  # served from memory; the next process tries again
     mapped = load(base, generation, ids, mmap=True)
     return mapped if mapped is not None else ann
 
 
-def _delta(base: Path, generation: int, ids: np.ndarray) -> Ann | None:
-    """The newest older file, mapped, with the delta to ``ids`` when it is small enough."""
+def _delta(base: Path, generation: int, ids: np.ndarray, limit: float | None = None) -> Ann | None:
+    """The newest older file, mapped, with the delta to ``ids`` when it is at most
+    ``limit`` rows (default: :data:`DELTA_ROWS` and :data:`DELTA_SHARE` of the rows)."""
     if not base.is_dir():
         return None
+    if limit is None:
+        limit = min(DELTA_ROWS, DELTA_SHARE * len(ids))
     gens = sorted({_generation(p.name) for p in base.glob("gen-*.faiss")}, reverse=True)
     for g in (g for g in gens if 0 <= g < generation):
         old_ids = _held(base, g)
@@ -305,7 +353,7 @@ def _delta(base: Path, generation: int, ids: np.ndarray) -> Ann | None:
             continue
         removed = np.setdiff1d(old_ids, ids, assume_unique=True)
         added = np.setdiff1d(ids, old_ids, assume_unique=True)
-        if len(added) + len(removed) > min(DELTA_ROWS, DELTA_SHARE * len(ids)):
+        if len(added) + len(removed) > limit:
             return None
         found = load(base, g, old_ids, mmap=True)
         if found is None:
@@ -356,6 +404,7 @@ __all__ = [
     "cache_lock",
     "load",
     "open_ann",
+    "refresh",
     "save",
     "update",
 ]

@@ -27,6 +27,7 @@ from embedlab.errors import (
 )
 from embedlab.models import Encoder, load_model
 from embedlab.stores.base import IndexStats, build_description
+from embedlab.stores.cache import refresh_ann
 from embedlab.stores.chunking import Chunker, ChunkSettings
 from embedlab.stores.db import (
     DB_NAME,
@@ -234,6 +235,7 @@ def create_index(
             forget(folder)
         raise error from None
     index = EmbeddedIndex(name)
+    _refresh_ann(index, report)
     index.report = report
     return index
 
@@ -338,9 +340,21 @@ def update_index(
                 if error is None:
                     raise
                 raise error from None
-            return report
         finally:
             conn.close()
+    _refresh_ann(EmbeddedIndex(name), report)  # after the write lock: writers go on
+    return report
+
+
+def _refresh_ann(index: EmbeddedIndex, report: WriteReport) -> None:
+    """Bring the ANN file up to the committed generation (see
+    :func:`embedlab.stores.cache.refresh_ann`), in the command that changed the index
+    rather than in the first query after it; its time is part of ``report.seconds``. A
+    file that cannot be written is left to the next query (the index is committed)."""
+    t0 = time.perf_counter()
+    with contextlib.suppress(OSError):
+        refresh_ann(index)
+    report.seconds += time.perf_counter() - t0
 
 
 def _sync(

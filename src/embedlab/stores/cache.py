@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from embedlab.bounded import BoundedCache
-from embedlab.stores.dense import DenseIndex
+from embedlab.stores.dense import ANN_THRESHOLD, DenseIndex
 from embedlab.stores.keyword import BM25Index, KeywordSearch
 
 _LOCK = threading.Lock()
@@ -75,6 +75,33 @@ def _store_dense(index: Any, snap: Any) -> DenseIndex:
         ann_ids=snap.ids,
         ann_loader=lambda: _loaded(open_ann(folder, generation, snap.ids, snap.rows)),
     )
+
+
+def refresh_ann(index: Any) -> str | None:
+    """After a commit to an embedded ``index``: bring its ANN file up to the new generation
+    (built, or updated by id from the file on disk) when it is searched by ANN (from
+    :data:`~embedlab.stores.dense.ANN_THRESHOLD` rows on) and the change is past what a
+    reader serves as a delta (:func:`embedlab.stores.ann.refresh`). Returns what was done
+    (``built``, ``updated``, ``retrained``, ``delta``: nothing written, ``current``), or
+    ``None`` when the index has no ANN.
+
+    :raises OSError: when the file cannot be read or written (the index itself is intact;
+        the next query tries again).
+    """
+    from embedlab.stores.ann import refresh
+
+    index.generation  # noqa: B018 - refreshes the snapshot
+    snapshot = getattr(index, "snapshot", None)
+    if snapshot is None:
+        return None
+    snap = snapshot()
+    if len(snap.ids) < ANN_THRESHOLD:
+        return None
+    before = {p.name for p in (index.folder / "ann").glob("gen-*.faiss")}
+    ann = refresh(index.folder, snap.generation, snap.ids, snap.rows)
+    if ann.added is not None or ann.removed is not None:
+        return "delta"
+    return "current" if f"gen-{snap.generation}.faiss" in before else ann.state.how
 
 
 def _loaded(ann: Any) -> Any:
