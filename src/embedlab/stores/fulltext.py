@@ -7,19 +7,13 @@ and every stored value is stale. Here a segment stores only what never changes f
 (its term counts and its length), so adding chunks appends a segment and deleting chunks
 marks them dead; nothing already written is rewritten.
 
-A segment (one folder ``bm25/seg-<hex>/`` of ``.npy`` files, opened with ``mmap``) holds the
-chunks of one catch-up, ids ascending: an inverted part (for each term present, the local
-rows and term counts: what a query reads) and a forward part (for each chunk, its distinct
-terms and counts: what a deletion reads to lower the document frequencies, and what a
-merge re-inverts without reading texts again). Its ``vocab.txt`` lists the terms it added
-to the global vocabulary, in id order, so the vocabulary is the concatenation over the
-segments.
-
-A state (``bm25/gen-G/``: ``state.json``, ``df.npy``, ``dead.npy``) names the segments of
-generation G, the document frequency of every term over the live chunks, and the dead
-chunk ids. Scoring uses exactly rank_bm25's ``BM25Okapi`` (see :mod:`.keyword`): N, avgdl,
-every df and the epsilon floor's mean idf are those of the live chunks, so a caught-up index
-gives the scores (float64 arithmetic, float32 out) and ranking of a rebuild on the same rows.
+The segments (inverted and forward parts, the vocabulary each adds) and the states naming
+them (``bm25/gen-G``: segments, document frequencies, dead chunk ids) are files, written
+and read by :mod:`.fulltext_segments`; this module tokenizes texts into segments and
+scores over them. Scoring uses exactly rank_bm25's ``BM25Okapi`` (see :mod:`.keyword`): N,
+avgdl, every df and the epsilon floor's mean idf are those of the live chunks, so a
+caught-up index gives the scores (float64 arithmetic, float32 out) and ranking of a rebuild
+on the same rows.
 
 Catching up (:func:`open_keyword`): under an ``flock`` on ``bm25/.lock`` the newest readable
 state at or below the wanted generation is loaded (or the one this process holds), the chunk
@@ -33,27 +27,32 @@ folder that cannot be written keeps the index in memory.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import itertools
-import json
 import math
 import os
-import shutil
-import tempfile
-import uuid
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from embedlab.errors import EmptyInputError, InputError, StoreError
+from embedlab.stores.fulltext_segments import (
+    Segment,
+    State,
+    cleanup,
+    flock,
+    load_latest,
+    load_state,
+    member,
+    merge,
+    ranges,
+    save_state,
+    segment_from_forward,
+)
 from embedlab.stores.keyword import EPSILON, K1, B, KeywordHits, tokenize
 from embedlab.vectors.similarity import top_k
 
-FORMAT = 1
 #: more segments than this after a catch-up: every segment but the first is merged.
 MAX_SEGMENTS = 8
 #: more dead chunks than this fraction of all covered ones: everything is merged.
@@ -62,116 +61,6 @@ DEAD_FRACTION = 0.25
 TOKENIZE_BATCH = 20_000
 #: new chunks fetched from the store per query when catching up.
 FETCH_BATCH = 900
-
-_ARRAYS = ("ids", "lengths", "terms", "indptr", "docs", "tfs", "fptr", "fterms", "ftfs")
-
-
-class _Unreadable(Exception):
-    """A state or segment on disk that cannot be used (rebuilt)."""
-
-
-@dataclass
-class Segment:
-    """Chunks of one catch-up (see the module docstring); ``name`` is ``""`` until saved."""
-
-    ids: np.ndarray  # int64 chunk ids, ascending
-    lengths: np.ndarray  # int32 tokens per chunk
-    terms: np.ndarray  # int32 global term ids present, ascending
-    indptr: np.ndarray  # int64, len(terms) + 1
-    docs: np.ndarray  # int32 local row of each posting
-    tfs: np.ndarray  # int32 term count of each posting
-    fptr: np.ndarray  # int64, len(ids) + 1
-    fterms: np.ndarray  # int32 distinct term ids of each chunk
-    ftfs: np.ndarray  # int32 their counts
-    new_terms: list[str]  # terms this segment added to the vocabulary, in id order
-    name: str = ""
-
-    @property
-    def n(self) -> int:
-        return len(self.ids)
-
-    def postings(self, term: int) -> tuple[np.ndarray, np.ndarray] | None:
-        """Local rows and counts of ``term`` (``None`` when absent)."""
-        j = int(np.searchsorted(self.terms, term))
-        if j >= len(self.terms) or int(self.terms[j]) != term:
-            return None
-        lo, hi = int(self.indptr[j]), int(self.indptr[j + 1])
-        return np.asarray(self.docs[lo:hi]), np.asarray(self.tfs[lo:hi])
-
-    # --- disk -------------------------------------------------------------------------
-    def save(self, base: Path) -> None:
-        """Write under ``base/seg-<hex>`` (temporary folder, then rename)."""
-        name = f"seg-{uuid.uuid4().hex}"
-        tmp = Path(tempfile.mkdtemp(prefix=".tmp-inc-", dir=base))
-        try:
-            for key in _ARRAYS:
-                np.save(tmp / f"{key}.npy", np.ascontiguousarray(getattr(self, key)))
-            (tmp / "vocab.txt").write_text("\n".join(self.new_terms), encoding="utf-8")
-            (tmp / "segment.json").write_text(
-                json.dumps({"format": FORMAT, "n": self.n, "new_terms": len(self.new_terms)})
-            )
-            os.rename(tmp, base / name)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        self.name = name
-
-    @classmethod
-    def load(cls, folder: Path) -> Segment:
-        """Open a saved segment (arrays memory-mapped); checks the shapes agree.
-
-        :raises _Unreadable: when a file is missing, truncated or inconsistent.
-        """
-        try:
-            info = json.loads((folder / "segment.json").read_text())
-            arrays = {k: np.load(folder / f"{k}.npy", mmap_mode="r") for k in _ARRAYS}
-            text = (folder / "vocab.txt").read_text(encoding="utf-8")
-        except (OSError, ValueError, EOFError) as exc:
-            raise _Unreadable(f"{folder}: {exc}") from None
-        terms = text.split("\n") if text else []
-        n = int(info.get("n", -1))
-        ok = (
-            info.get("format") == FORMAT
-            and len(terms) == int(info.get("new_terms", -1))
-            and len(arrays["ids"]) == n == len(arrays["lengths"]) == len(arrays["fptr"]) - 1
-            and len(arrays["indptr"]) == len(arrays["terms"]) + 1
-            and int(arrays["indptr"][-1]) == len(arrays["docs"]) == len(arrays["tfs"])
-            and int(arrays["fptr"][-1]) == len(arrays["fterms"]) == len(arrays["ftfs"])
-        )
-        if not ok:
-            raise _Unreadable(f"{folder}: inconsistent segment")
-        return cls(**arrays, new_terms=terms, name=folder.name)
-
-
-def _segment_from_forward(
-    ids: np.ndarray,
-    lengths: np.ndarray,
-    fptr: np.ndarray,
-    fterms: np.ndarray,
-    ftfs: np.ndarray,
-    new_terms: list[str],
-) -> Segment:
-    """A segment from its forward part (rows sorted by term within each chunk not needed)."""
-    doc_of = np.repeat(np.arange(len(ids), dtype=np.int32), np.diff(fptr))
-    order = np.argsort(fterms, kind="stable")
-    sorted_terms = fterms[order]
-    if len(sorted_terms):
-        starts = np.flatnonzero(np.r_[True, sorted_terms[1:] != sorted_terms[:-1]])
-    else:
-        starts = np.zeros(0, dtype=np.int64)
-    indptr = np.r_[starts, len(sorted_terms)].astype(np.int64)
-    return Segment(
-        ids=np.asarray(ids, dtype=np.int64),
-        lengths=np.asarray(lengths, dtype=np.int32),
-        terms=sorted_terms[starts].astype(np.int32),
-        indptr=indptr,
-        docs=doc_of[order],
-        tfs=ftfs[order].astype(np.int32),
-        fptr=np.asarray(fptr, dtype=np.int64),
-        fterms=np.asarray(fterms, dtype=np.int32),
-        ftfs=np.asarray(ftfs, dtype=np.int32),
-        new_terms=new_terms,
-    )
 
 
 def _segment_from_texts(ids: np.ndarray, texts: Sequence[str], vocab: dict[str, int]) -> Segment:
@@ -205,52 +94,7 @@ def _segment_from_texts(ids: np.ndarray, texts: Sequence[str], vocab: dict[str, 
     fptr = np.r_[0, np.cumsum(sizes)].astype(np.int64)
     fterms = np.concatenate(parts_t) if parts_t else np.zeros(0, dtype=np.int32)
     ftfs = np.concatenate(parts_c) if parts_c else np.zeros(0, dtype=np.int32)
-    return _segment_from_forward(ids, lengths, fptr, fterms, ftfs, new_terms)
-
-
-def _merge(segments: list[Segment], dead: np.ndarray) -> Segment:
-    """One segment of the live chunks of ``segments`` (in order), from their forward parts."""
-    ids, lengths, rows_t, rows_c, counts, new_terms = [], [], [], [], [], []
-    for seg in segments:
-        keep = ~_member(np.asarray(seg.ids), dead)
-        local = np.flatnonzero(keep)
-        ids.append(np.asarray(seg.ids)[local])
-        lengths.append(np.asarray(seg.lengths)[local])
-        fptr = np.asarray(seg.fptr)
-        sizes = (fptr[1:] - fptr[:-1])[local]
-        take = _ranges(fptr[:-1][local], sizes)
-        rows_t.append(np.asarray(seg.fterms)[take])
-        rows_c.append(np.asarray(seg.ftfs)[take])
-        counts.append(sizes)
-        new_terms.extend(seg.new_terms)
-    sizes = np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)
-    return _segment_from_forward(
-        np.concatenate(ids),
-        np.concatenate(lengths),
-        np.r_[0, np.cumsum(sizes)].astype(np.int64),
-        np.concatenate(rows_t),
-        np.concatenate(rows_c),
-        new_terms,
-    )
-
-
-def _member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
-    """Which ``values`` are in ``sorted_set`` (ascending): a binary search, no sort."""
-    if len(sorted_set) == 0:
-        return np.zeros(len(values), dtype=bool)
-    pos = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
-    return np.asarray(sorted_set[pos] == values)
-
-
-def _ranges(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-    """Concatenated ``arange(s, s + n)`` for each start and size (vectorized)."""
-    sizes = np.asarray(sizes, dtype=np.int64)
-    total = int(sizes.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    ends = np.cumsum(sizes)
-    offsets = np.repeat(np.asarray(starts, dtype=np.int64) - (ends - sizes), sizes)
-    return np.arange(total, dtype=np.int64) + offsets
+    return segment_from_forward(ids, lengths, fptr, fterms, ftfs, new_terms)
 
 
 class FullTextIndex:
@@ -287,7 +131,7 @@ class FullTextIndex:
             if segments
             else np.zeros(0, dtype=np.int64)
         )
-        alive = ~_member(self.slot_ids, self.dead)
+        alive = ~member(self.slot_ids, self.dead)
         self.alive_slots = np.flatnonzero(alive)
         self.ids = self.slot_ids[self.alive_slots]
         self.n = len(self.ids)
@@ -333,9 +177,9 @@ class FullTextIndex:
             return None
         split = int(np.searchsorted(ids, top, side="right"))
         old, new = ids[:split], ids[split:]
-        if not bool(_member(old, self.ids).all()):
+        if not bool(member(old, self.ids).all()):
             return None
-        removed = self.ids[~_member(self.ids, old)]
+        removed = self.ids[~member(self.ids, old)]
         df = self.df.copy()
         if len(removed):
             slots = np.searchsorted(self.slot_ids, removed)
@@ -344,7 +188,7 @@ class FullTextIndex:
                 seg = self.segments[int(s)]
                 local = slots[where == s] - self.offsets[int(s)]
                 fptr = np.asarray(seg.fptr)
-                take = _ranges(fptr[local], fptr[local + 1] - fptr[local])
+                take = ranges(fptr[local], fptr[local + 1] - fptr[local])
                 np.subtract.at(df, np.asarray(seg.fterms)[take], 1)
         dead = np.union1d(self.dead, removed)
         segments = list(self.segments)
@@ -359,12 +203,12 @@ class FullTextIndex:
             df += np.bincount(seg.fterms, minlength=len(vocab))
         covered = sum(s.n for s in segments)
         if covered and len(dead) > DEAD_FRACTION * covered:
-            segments, dead = [_merge(segments, dead)], np.zeros(0, dtype=np.int64)
+            segments, dead = [merge(segments, dead)], np.zeros(0, dtype=np.int64)
         elif len(segments) > MAX_SEGMENTS:
             tail = segments[1:]
             tail_ids = np.concatenate([np.asarray(s.ids) for s in tail])
-            segments = [segments[0], _merge(tail, dead)]
-            dead = dead[~_member(dead, tail_ids)]
+            segments = [segments[0], merge(tail, dead)]
+            dead = dead[~member(dead, tail_ids)]
         return FullTextIndex(
             generation, segments, vocab, len(vocab), df, dead, k1=self.k1, b=self.b
         )
@@ -425,113 +269,25 @@ class FullTextIndex:
 
         :raises OSError: when it cannot be written (the index stays usable in memory).
         """
-        for seg in self.segments:
-            if not seg.name:
-                seg.save(base)
-        target = base / f"gen-{self.generation}"
-        tmp = Path(tempfile.mkdtemp(prefix=".tmp-inc-", dir=base))
-        try:
-            np.save(tmp / "df.npy", self.df[: self.n_vocab])
-            np.save(tmp / "dead.npy", self.dead)
-            state = {
-                "format": FORMAT,
-                "generation": self.generation,
-                "segments": [s.name for s in self.segments],
-                "n_vocab": self.n_vocab,
-                "k1": self.k1,
-                "b": self.b,
-            }
-            (tmp / "state.json").write_text(json.dumps(state))
-            if target.exists():
-                shutil.rmtree(target)
-            os.rename(tmp, target)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+        state = State(
+            self.generation, self.segments, self.vocab, self.n_vocab, self.df, self.dead,
+            k1=self.k1, b=self.b,
+        )  # fmt: skip
+        save_state(base, state)
 
     @classmethod
     def load(cls, folder: Path) -> FullTextIndex:
         """Open the state ``folder`` (``bm25/gen-G``) and its segments.
 
-        :raises _Unreadable: when anything is missing or inconsistent.
+        :raises ~embedlab.stores.fulltext_segments.Unreadable: when anything is missing or
+            inconsistent.
         """
-        try:
-            state = json.loads((folder / "state.json").read_text())
-            if state.get("format") != FORMAT:
-                raise _Unreadable(f"{folder}: format {state.get('format')!r}")
-            df = np.array(np.load(folder / "df.npy", allow_pickle=False), dtype=np.int64)
-            dead = np.array(np.load(folder / "dead.npy", allow_pickle=False), dtype=np.int64)
-        except (OSError, ValueError, EOFError, KeyError) as exc:
-            raise _Unreadable(f"{folder}: {exc}") from None
-        segments = [Segment.load(folder.parent / name) for name in state["segments"]]
-        terms = [t for s in segments for t in s.new_terms]
-        n_vocab = int(state["n_vocab"])
-        if len(terms) != n_vocab or len(df) != n_vocab:
-            raise _Unreadable(f"{folder}: vocabulary of {len(terms)} terms, expected {n_vocab}")
-        if any(len(s.terms) and int(s.terms[-1]) >= n_vocab for s in segments):
-            raise _Unreadable(f"{folder}: a segment names terms beyond the vocabulary")
-        vocab = dict(zip(terms, range(n_vocab), strict=True))
-        return cls(
-            int(state["generation"]), segments, vocab, n_vocab, df, dead,
-            k1=float(state["k1"]), b=float(state["b"]),
-        )  # fmt: skip
+        return cls.from_state(load_state(folder))
 
-
-def _generation(name: str) -> int:
-    try:
-        return int(name.removeprefix("gen-"))
-    except ValueError:
-        return -1
-
-
-@contextlib.contextmanager
-def _flock(path: Path) -> Iterator[None]:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        with contextlib.suppress(OSError):
-            fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
-
-
-def _load_latest(base: Path, generation: int, writable: bool) -> FullTextIndex | None:
-    """The newest readable state at or below ``generation``; unreadable ones are removed
-    (when ``writable``: the caller holds the lock)."""
-    if not base.is_dir():
-        return None
-    gens = sorted(
-        (g, p) for p in base.iterdir() if p.name.startswith("gen-")
-        for g in [_generation(p.name)] if 0 <= g <= generation
-    )  # fmt: skip
-    for _, path in reversed(gens):
-        if not (path / "state.json").exists():
-            continue  # an older layout (bm25s files): replaced when this state is saved
-        try:
-            return FullTextIndex.load(path)
-        except _Unreadable:
-            if writable:
-                shutil.rmtree(path, ignore_errors=True)
-    return None
-
-
-def _cleanup(base: Path, keep: FullTextIndex) -> None:
-    """Remove other states, unreferenced segments and leftovers (the lock is held)."""
-    names = {s.name for s in keep.segments} | {f"gen-{keep.generation}", ".lock"}
-    for path in base.iterdir():  # a newer state (a process with a later snapshot) stays
-        if path.name.startswith("gen-") and _generation(path.name) > keep.generation:
-            with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-                state = json.loads((path / "state.json").read_text())
-                names |= {path.name, *state["segments"]}
-    for path in base.iterdir():
-        if path.name in names:
-            continue
-        if path.name.startswith(("gen-", "seg-", ".tmp-inc-")):
-            if path.is_dir():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                path.unlink(missing_ok=True)
+    @classmethod
+    def from_state(cls, s: State) -> FullTextIndex:
+        """The index of a state read from disk."""
+        return cls(s.generation, s.segments, s.vocab, s.n_vocab, s.df, s.dead, k1=s.k1, b=s.b)
 
 
 def open_keyword(
@@ -558,7 +314,7 @@ def open_keyword(
     if not writable:
         return _advance(base, generation, ids, fetch, texts, prior, writable=False)
     try:
-        lock = _flock(base / ".lock")
+        lock = flock(base / ".lock")
         lock.__enter__()
     except OSError:
         return _advance(base, generation, ids, fetch, texts, prior, writable=False)
@@ -578,7 +334,8 @@ def _advance(
     *,
     writable: bool,
 ) -> FullTextIndex:
-    start = _load_latest(base, generation, writable)
+    latest = load_latest(base, generation, writable)
+    start = None if latest is None else FullTextIndex.from_state(latest)
     newer = start is None or (prior is not None and prior.generation > start.generation)
     if prior is not None and prior.generation <= generation and newer:
         start = prior
@@ -595,7 +352,7 @@ def _advance(
     if writable:
         try:
             made.save(base)
-            _cleanup(base, made)
+            cleanup(base, made.generation, made.segments)
         except OSError:
             pass  # served from memory; the next process tries again
     return made
