@@ -9,11 +9,9 @@ SIGKILL at any moment loses at most the uncommitted documents; the segment files
 wrote are orphans, deleted by the next writer, and ``index update`` redoes them.
 
 Big files are checkpointed: every :data:`CHECKPOINT_CHUNKS` chunks (at a record boundary)
-the writer commits inside the file and records in ``documents.done_units/done_char/
-done_chunks`` how far it got; such a document stays ``complete = 0`` (its chunks so far are
-searchable) until its end commits. ``index update`` resumes it there when the file still has
-the same digest (records before the position are not chunked or embedded again); a file
-that changed meanwhile is read from its start, its committed chunks reused by text hash.
+the writer commits inside the file, and ``index update`` resumes it there; the documents'
+resume state, their checkpoint columns and the chunking that starts at a checkpoint are in
+:mod:`embedlab.stores.resume`.
 
 A chunk whose text hash is already stored is not embedded again: the new row points at the
 stored vector (and keeps its id when it belongs to the same document).
@@ -29,7 +27,7 @@ import os
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,14 +36,15 @@ import numpy as np
 
 from embedlab.models.base import Encoder
 from embedlab.stores.chunking import Chunker, TextPiece
-from embedlab.stores.embedded import SEGMENTS
-from embedlab.stores.ingest import (
-    BLOCK_CHARS,
-    ReadOptions,
-    Record,
-    SkipFile,
-    Skipped,
-    read_file,
+from embedlab.stores.db import SEGMENTS
+from embedlab.stores.ingest import ReadOptions, Record, SkipFile, Skipped, read_file
+from embedlab.stores.resume import (
+    DocState,
+    chunk_file,
+    finish_document,
+    next_seq,
+    open_document,
+    record_checkpoint,
 )
 
 #: chunks embedded per encoder call.
@@ -60,9 +59,6 @@ COMMIT_SECONDS = 2.0
 #: from there.
 CHECKPOINT_CHUNKS = 4096
 CHECKPOINT_SECONDS = 120.0
-#: a text carried from one piece of a long line to the next is cut even where no chunk
-#: starts a word (a text without whitespace) once it is this long: memory stays bounded.
-MAX_CARRY_CHARS = 4 * BLOCK_CHARS
 
 #: progress(files_done, files_total, chunks_done)
 Progress = Callable[[int, int, int], None]
@@ -176,102 +172,6 @@ def bump_generation(conn: sqlite3.Connection) -> None:
         "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
         [("generation", json.dumps(gen)), ("updated", json.dumps(now))],
     )
-
-
-@dataclass
-class _Resume:
-    """Where a document's chunks go on: records done, the offset inside the next record
-    (-1: its start), chunks committed."""
-
-    units: int = 0
-    char: int = -1
-    chunks: int = 0
-
-
-@dataclass
-class _DocState:
-    """The document being indexed: its row, old chunks to reuse, chunk count and numbering."""
-
-    doc_id: int
-    own: dict[str, list[int]]
-    count: int
-    #: its committed chunks are final (no old ones left to reuse): checkpoints record where
-    #: it got
-    fresh: bool
-    kept: set[int] = field(default_factory=set)
-    record: int = -1
-    seq: int = 0
-
-
-def _settled(text: str, pieces: list[TextPiece]) -> int:
-    """How many ``pieces`` of a ``text`` that goes on in the next record are final.
-
-    All but the last: the next piece of text may change it. The chunking goes on from the
-    start of the first unsettled piece as if the text had not been cut, which holds where
-    that piece starts a word (after whitespace: the tokens from there are the same); so
-    the count goes down to such a piece, unless the carried text would grow past
-    :data:`MAX_CARRY_CHARS` (a text without whitespace): then all but the last are final,
-    or all of them when even the last is that long (one huge "word": nothing is carried).
-    """
-    m = len(pieces) - 1
-    while m > 0 and not text[pieces[m].start - 1].isspace():
-        m -= 1
-    if len(text) - pieces[m].start > MAX_CARRY_CHARS:  # no word start near the end
-        last = len(text) - pieces[-1].start
-        m = len(pieces) - 1 if len(pieces) > 1 and last <= MAX_CARRY_CHARS else len(pieces)
-    return m
-
-
-def chunk_file(
-    records: Iterable[tuple[int, Record]], chunker: Chunker, at: _Resume | None = None
-) -> Iterator[tuple[Record, list[TextPiece], int, tuple[int, int]]]:
-    """The chunks of a file's numbered records, as the index stores them.
-
-    Yields ``(record, pieces, base, resume)``: chunks of ``record`` whose offsets count from
-    ``base`` in it, and the resume point after them, ``(units, char)``. For a text file's
-    blocks (``Record.stream``) it is ``(0, char)``: the character of the file where the
-    chunks go on, whatever size of blocks the reader cuts; for other records ``(units,
-    -1)``: the records done. A run of records with ``more`` set (pieces of one long text)
-    is chunked as one text: the last, unfinished chunk of each is carried into the next,
-    so memory stays bounded by the pieces' size.
-
-    :param at: start there: the records before ``at.units`` are not given; with
-        ``at.char``, the blocks that end before it are passed over and the one holding it
-        is chunked from it.
-    """
-    at = at or _Resume()
-    carry = ""  # the unfinished end of a text that goes on in the next record
-    carry_at = 0  # its offset in the file
-    last: Record | None = None
-    for unit, rec in records:
-        last = rec
-        text, base = rec.text, rec.offset
-        if at.char >= 0:  # resuming a text file at a character
-            if base + len(text) <= at.char:
-                continue  # chunked before the checkpoint
-            text, base = text[max(0, at.char - base) :], max(base, at.char)
-            at = _Resume()
-        if carry:
-            text, base = carry + text, carry_at
-        carry = ""
-        if not text.strip():
-            continue
-        pieces = chunker.chunks(text)
-        if rec.more and pieces:
-            m = _settled(text, pieces)
-            if m < len(pieces):
-                carry, carry_at = text[pieces[m].start :], base + pieces[m].start
-            pieces = pieces[:m]
-        yield rec, pieces, base, _after(unit, rec, carry_at if carry else -1)
-    if carry and last is not None:  # the last record said the text goes on; it ended
-        yield last, chunker.chunks(carry), carry_at, _after(-1, last, -1)
-
-
-def _after(unit: int, rec: Record, carry_at: int) -> tuple[int, int]:
-    """The resume point after ``rec`` (number ``unit``), or at ``carry_at`` (>= 0)."""
-    if rec.stream:
-        return 0, carry_at if carry_at >= 0 else rec.offset + len(rec.text)
-    return unit + 1, -1
 
 
 class _Buffer:
@@ -415,10 +315,12 @@ class IndexWriter:
         """
         self._begin()
         self._txn_jobs.append(job)
-        doc_id, at, own = self._open_document(job)
-        state = _DocState(doc_id, own, at.chunks, fresh=not own)
-        if at.units or at.char >= 0:
-            state.record, state.seq = self._next_seq(doc_id)
+        doc_id, at, own = open_document(self.conn, job.path, job.digest, job.mtime_ns, job.size)
+        state = DocState(doc_id, own, at.chunks, fresh=not own)
+        if at.resumed:
+            self._resumed.add(str(job.path))
+            self.report.files_resumed = len(self._resumed)
+            state.record, state.seq = next_seq(self.conn, doc_id)
         since = 0  # chunks since the last commit
         records = self._records(job.path, at.units)
         for rec, pieces, base, (units, char) in chunk_file(records, self.chunker, at):
@@ -428,70 +330,12 @@ class IndexWriter:
             ):
                 self._checkpoint(job, state, units, char)
                 since = 0
-        return self._finish_document(job, state)
-
-    def _finish_document(self, job: FileJob, state: _DocState) -> int:
-        """Delete the old chunks not met again and mark the document complete (or drop it
-        when it has no chunk); returns its number of chunks."""
-        conn = self.conn
-        stale = [cid for ids in state.own.values() for cid in ids if cid not in state.kept]
-        if stale:
-            conn.executemany("DELETE FROM chunks WHERE id=?", [(c,) for c in stale])
-            self.report.chunks_removed += len(stale)
-        if state.count == 0:  # nothing to search: the document is not kept
-            conn.execute("DELETE FROM chunks WHERE doc_id=?", (state.doc_id,))
-            conn.execute("DELETE FROM documents WHERE id=?", (state.doc_id,))
-            return 0
-        conn.execute(
-            "UPDATE documents SET hash=?, mtime_ns=?, size=?, chunks=?, complete=1, "
-            "done_units=0, done_char=-1, done_chunks=0 WHERE id=?",
-            (job.digest, job.mtime_ns, job.size, state.count, state.doc_id),
+        self.report.chunks_removed += finish_document(
+            self.conn, state, job.digest, job.mtime_ns, job.size
         )
         return state.count
 
-    def _open_document(self, job: FileJob) -> tuple[int, _Resume, dict[str, list[int]]]:
-        """The document row of ``job`` (inserted when new), where its chunks go on, and its
-        chunks from before (text hash -> ids) to reuse or delete.
-
-        A document a checkpoint left unfinished, whose file has the digest it had then,
-        resumes at the recorded position with its committed chunks final (none to reuse).
-        """
-        conn = self.conn
-        row = conn.execute(
-            "SELECT id, hash, complete, done_units, done_char, done_chunks FROM documents "
-            "WHERE path=?",
-            (str(job.path),),
-        ).fetchone()
-        if row is None:
-            cur = conn.execute(
-                "INSERT INTO documents(path, hash, mtime_ns, size, chunks, complete) "
-                "VALUES (?, ?, ?, ?, 0, 0)",
-                (str(job.path), job.digest, job.mtime_ns, job.size),
-            )
-            return int(cur.lastrowid or 0), _Resume(), {}
-        doc_id, digest, complete, units, char, chunks = row
-        if not complete and digest == job.digest and (units > 0 or char >= 0):
-            self._resumed.add(str(job.path))
-            self.report.files_resumed = len(self._resumed)
-            return int(doc_id), _Resume(int(units), int(char), int(chunks)), {}
-        own: dict[str, list[int]] = {}
-        for cid, h in conn.execute("SELECT id, hash FROM chunks WHERE doc_id=?", (doc_id,)):
-            own.setdefault(h, []).append(cid)
-        conn.execute(
-            "UPDATE documents SET complete=0, done_units=0, done_char=-1, done_chunks=0 WHERE id=?",
-            (doc_id,),
-        )
-        return int(doc_id), _Resume(), own
-
-    def _next_seq(self, doc_id: int) -> tuple[int, int]:
-        """The last record of a resumed document and the number of its next chunk."""
-        row = self.conn.execute(
-            "SELECT record, seq FROM chunks WHERE doc_id=? ORDER BY record DESC, seq DESC LIMIT 1",
-            (doc_id,),
-        ).fetchone()
-        return (-1, 0) if row is None else (int(row[0]), int(row[1]) + 1)
-
-    def _add_pieces(self, state: _DocState, rec: Record, pieces: list[TextPiece], base: int) -> int:
+    def _add_pieces(self, state: DocState, rec: Record, pieces: list[TextPiece], base: int) -> int:
         """Store the chunks ``pieces`` of ``rec`` (offsets from ``base`` in the record):
         reuse a stored vector of the same text, else queue the text to embed."""
         if not pieces:
@@ -538,14 +382,10 @@ class IndexWriter:
                 self._flush_segment()
         return len(pieces)
 
-    def _checkpoint(self, job: FileJob, state: _DocState, units: int, char: int) -> None:
+    def _checkpoint(self, job: FileJob, state: DocState, units: int, char: int) -> None:
         """Commit inside a big file; record where it goes on (when its committed chunks
         are final: a document indexed from scratch or resumed)."""
-        if state.fresh:
-            self.conn.execute(
-                "UPDATE documents SET done_units=?, done_char=?, done_chunks=? WHERE id=?",
-                (units, char, state.count, state.doc_id),
-            )
+        record_checkpoint(self.conn, state, units, char)
         self.commit()
         self.report.checkpoints += 1
         self._begin()
