@@ -93,7 +93,7 @@ def milvus_insert(
         "model_info": {"name": "synthetic", "dims": d}, "chunking": {}, "sources": [],
         "generation": 0, "index_type": "IVF_FLAT", "nlist": w.NLIST, "prefix_dims": PREFIX_DIMS,
     }  # fmt: skip
-    _, bits, bm25 = w._create_collection(
+    _, bits, bm25 = w.create_collection(
         client, store, coll, d, PREFIX_DIMS, "IVF_FLAT", props, True
     )
     w.write_properties(client, store, coll, {"bits": bits, "bm25": "milvus" if bm25 else "local"})

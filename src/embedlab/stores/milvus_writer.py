@@ -13,15 +13,14 @@ files, at most one partial file and no marker; ``index update`` finds the partia
 (fewer rows than its count), embeds only its missing chunks, deletes rows of files that
 changed or went away, and writes the marker: exactly the rows a clean build makes.
 
-A registry (``home()/stores.json``: index name -> store URI) lets every command that
-opens an index by name (search, ask, eval, the web pages) find it without ``--store``.
+The collection's schema (fields, the BM25 function, indexes, the older servers' fallbacks)
+is made by :mod:`~embedlab.stores.milvus_schema`; where indexes live (the registry) is kept
+by :mod:`~embedlab.stores.milvus_registry`, whose functions are importable from here too.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import os
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -34,10 +33,8 @@ from embedlab.errors import (
     FingerprintMismatchError,
     IndexExistsError,
     InputError,
-    StoreError,
 )
 from embedlab.models import Encoder, load_model
-from embedlab.settings import home
 from embedlab.stores.base import build_description
 from embedlab.stores.chunking import Chunker, ChunkSettings
 from embedlab.stores.ingest import (
@@ -64,11 +61,21 @@ from embedlab.stores.milvus_client import (
     open_props,
     parse_uri,
     prefix_of,
-    read_properties,
     sign_vector,
     unit,
     write_properties,
 )
+from embedlab.stores.milvus_registry import (
+    find_store,
+    forget,
+    known_stores,
+    milvus_indexes,
+    registry,
+    remember,
+    resolve,
+    survey_milvus,
+)
+from embedlab.stores.milvus_schema import NLIST, create_collection
 from embedlab.stores.writer import (
     Progress,
     WriteReport,
@@ -79,190 +86,6 @@ from embedlab.stores.writer import (
 
 #: chunks embedded per encoder call (and rows per upsert).
 BATCH = 128
-#: IVF lists of the float field (nprobe = nlist is exact search).
-NLIST = 128
-#: the BM25 parameters of the embedded store (stores/keyword.py).
-BM25_K1, BM25_B = 1.5, 0.75
-
-
-# --- the registry --------------------------------------------------------------------
-
-
-def _registry_path() -> Path:
-    return home() / "stores.json"
-
-
-def registry() -> dict[str, str]:
-    """Index name -> store URI of the indexes created in a server store from this home."""
-    path = _registry_path()
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
-
-
-def _save_registry(data: dict[str, str]) -> None:
-    path = _registry_path()
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def remember(name: str, store: str) -> None:
-    """Record that index ``name`` lives in ``store``."""
-    data = registry()
-    data[name] = parse_uri(store)[0]
-    _save_registry(data)
-
-
-def forget(name: str) -> None:
-    data = registry()
-    if data.pop(name, None) is not None:
-        _save_registry(data)
-
-
-# --- schema --------------------------------------------------------------------------
-
-
-def _schema(client: Any, dims: int, prefix: int, bits: str, bm25: bool) -> tuple[Any, Any]:
-    from pymilvus import DataType, Function, FunctionType
-
-    s = client.create_schema(auto_id=False, enable_dynamic_field=False)
-    s.add_field("id", DataType.INT64, is_primary=True)
-    text_args: dict[str, Any] = {}
-    if bm25:
-        from embedlab.stores.keyword import STOPWORDS
-
-        # the embedded store's tokens: lower case, stop words out (stores/keyword.py)
-        text_args = {
-            "enable_analyzer": True,
-            "analyzer_params": {
-                "tokenizer": "standard",
-                "filter": ["lowercase", {"type": "stop", "stop_words": sorted(STOPWORDS)}],
-            },
-        }
-    s.add_field("text", DataType.VARCHAR, max_length=MAX_VARCHAR, **text_args)
-    s.add_field("source", DataType.VARCHAR, max_length=4096)
-    s.add_field("title", DataType.VARCHAR, max_length=4096)
-    s.add_field("position", DataType.JSON)
-    s.add_field("metadata", DataType.JSON)
-    s.add_field("fields", DataType.JSON)
-    s.add_field("doc_hash", DataType.VARCHAR, max_length=64)
-    s.add_field("doc_mtime", DataType.INT64)
-    s.add_field("doc_size", DataType.INT64)
-    s.add_field("doc_chunks", DataType.INT64)
-    s.add_field("vector", DataType.FLOAT_VECTOR, dim=dims)
-    if prefix:
-        s.add_field("prefix", DataType.FLOAT_VECTOR, dim=prefix)
-    if bits == "binary":
-        s.add_field("bits", DataType.BINARY_VECTOR, dim=dims)
-    elif bits == "sign":
-        s.add_field("bits", DataType.FLOAT_VECTOR, dim=dims)
-    if bm25:
-        s.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
-        s.add_function(
-            Function(
-                name="bm25",
-                function_type=FunctionType.BM25,
-                input_field_names=["text"],
-                output_field_names=["sparse"],
-            )  # fmt: skip
-        )
-    return s, None
-
-
-def _index_params(client: Any, index_type: str, prefix: int, bits: str, bm25: bool) -> Any:
-    ip = client.prepare_index_params()
-    params: dict[str, Any] = {}
-    if index_type == "IVF_FLAT":
-        params = {"nlist": NLIST}
-    elif index_type == "HNSW":
-        params = {"M": 16, "efConstruction": 200}
-    ip.add_index("vector", index_type=index_type, metric_type="IP", params=params)
-    if prefix:
-        ip.add_index("prefix", index_type="FLAT", metric_type="IP")
-    if bits == "binary":
-        ip.add_index("bits", index_type="BIN_FLAT", metric_type="HAMMING")
-    elif bits == "sign":
-        ip.add_index("bits", index_type="FLAT", metric_type="IP")
-    if bm25:
-        ip.add_index(
-            "sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
-            params={"bm25_k1": BM25_K1, "bm25_b": BM25_B},
-        )  # fmt: skip
-    return ip
-
-
-def _refused(exc: BaseException, *words: str) -> bool:
-    text = str(exc).lower()
-    return any(w.lower() in text for w in words)
-
-
-def _create_collection(
-    client: Any, store: str, coll: str, dims: int, prefix: int, index_type: str,
-    props: dict[str, Any], full_text: bool,
-) -> tuple[int, str, bool]:  # fmt: skip
-    """Make the collection with the richest schema the server takes, trying in turn: a
-    BINARY_VECTOR field (else +/-1 floats: Milvus Lite), the BM25 function (else none:
-    keyword search runs in this process), several vector fields (else the float field
-    alone: Milvus before 2.4, whose prefix and binary stages then run in this process).
-    Returns (prefix dims, bits kind, has BM25)."""
-
-    wire = {f"embedlab.{k}": json.dumps(v, ensure_ascii=False) for k, v in props.items()}
-    version = str(call(store, "get_server_version", client.get_server_version))
-    # Milvus Lite has no BINARY_VECTOR: its +/-1 float field ranks by Hamming exactly
-    bits_options = ["sign"] if version.lower().startswith("milvus_lite") else ["binary", "sign"]
-    options = [
-        (prefix, bits, bm25) for bm25 in ([True, False] if full_text else [False])
-        for bits in bits_options
-    ]  # fmt: skip
-    options.append((0, "none", False))
-    refusals: list[str] = []
-    quiet = _QuietRefusal()  # pymilvus logs each refused try as an error: they are expected
-    logging.getLogger("pymilvus.decorators").addFilter(quiet)
-    try:
-        return _try_schemas(client, store, coll, dims, index_type, wire, options, refusals, version)
-    finally:
-        logging.getLogger("pymilvus.decorators").removeFilter(quiet)
-
-
-class _QuietRefusal(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "create_collection" not in record.getMessage()
-
-
-def _try_schemas(
-    client: Any, store: str, coll: str, dims: int, index_type: str, wire: dict[str, str],
-    options: list[tuple[int, str, bool]], refusals: list[str], version: str,
-) -> tuple[int, str, bool]:  # fmt: skip
-    from pymilvus import MilvusException
-
-    i = 0
-    while i < len(options):
-        pre, bits, bm25 = options[i]
-        schema, _ = _schema(client, dims, pre, bits, bm25)
-        ip = _index_params(client, index_type, pre, bits, bm25)
-        try:
-            client.create_collection(coll, schema=schema, index_params=ip, properties=wire)
-        except MilvusException as exc:
-            refusals.append(str(getattr(exc, "message", exc)))
-            # one vector field only (Milvus 2.3): straight to the last schema
-            i = (
-                len(options) - 1
-                if _refused(exc, "multiple vector") and i < len(options) - 1
-                else i + 1
-            )
-            continue
-        call(store, "load_collection", client.load_collection, coll)
-        return pre, bits, bm25
-    raise StoreError(
-        f"Milvus at {store} (version {version}) refused to create collection {coll!r}: "
-        + "; ".join(dict.fromkeys(refusals))
-    )
-
-
-# --- writing -------------------------------------------------------------------------
 
 
 @dataclass
@@ -503,7 +326,7 @@ def create_milvus(
         "nlist": NLIST,
         "prefix_dims": prefix,
     }
-    prefix, bits, bm25 = _create_collection(
+    prefix, bits, bm25 = create_collection(
         client, store, coll, dims, prefix, index_type, props, full_text
     )
     extra = {"prefix_dims": prefix, "bits": bits, "bm25": "milvus" if bm25 else "local"}
@@ -549,31 +372,6 @@ def drop_milvus(name: str, store: str) -> None:
     forget(name)
 
 
-def milvus_indexes(store: str) -> list[tuple[str, str]]:
-    """(index name, collection) of every embedlab index in ``store`` (committed or not)."""
-    store, _ = parse_uri(store)
-    client = connect(store)
-    out = []
-    for coll in sorted(call(store, "list_collections", client.list_collections)):
-        props = read_properties(client, store, coll)
-        if "fingerprint" in props:
-            out.append((str(props.get("name", coll)), coll))
-    return out
-
-
-def find_store(name: str) -> str | None:
-    """The store URI the registry records for index ``name``."""
-    return registry().get(name)
-
-
-def known_stores(default: str | None = None) -> list[str]:
-    """The server stores to survey: the registry's and the default one."""
-    uris = set(registry().values())
-    if default and default.startswith("milvus://"):
-        uris.add(parse_uri(default)[0])
-    return sorted(uris)
-
-
 def check_milvus(name: str, store: str) -> Any:
     """``index check`` for a Milvus index: properties (fingerprint, commit marker), and
     that every file's rows are complete (as many rows with one hash as its chunk count)
@@ -614,52 +412,6 @@ def check_milvus(name: str, store: str) -> Any:
         "them; this check reads the rows."
     )
     return report
-
-
-def resolve(name: str, store: str | None, embedded: bool, *, new: bool = False) -> str | None:
-    """Where index ``name`` lives: the Milvus URI, or ``None`` for the embedded store.
-
-    ``store`` given (``--store``): that one. Else an existing embedded index; else the
-    store the registry recorded at its creation; else the ``store`` setting
-    (``EMBEDLAB_STORE``). With ``new`` (a create) only ``store`` and the setting count.
-    """
-    from embedlab.settings import get
-
-    if store is not None and store != "":
-        if store == "embedded":
-            return None
-        return parse_uri(store)[0]
-    if not new:
-        if embedded:
-            return None
-        found = find_store(name)
-        if found is not None:
-            return found
-    default = get("store")
-    if default in ("", "embedded"):
-        return None
-    return parse_uri(default)[0]
-
-
-def survey_milvus() -> list[tuple[str, Any, str]]:
-    """(name, stats or None, problem) of every embedlab index in the known Milvus stores;
-    an unreachable store lists the indexes the registry records there, with the reason."""
-    from embedlab.settings import get
-
-    out: list[tuple[str, Any, str]] = []
-    reg = registry()
-    for store in known_stores(get("store")):
-        try:
-            found = milvus_indexes(store)
-        except StoreError as exc:
-            out += [(n, None, str(exc)) for n, s in sorted(reg.items()) if s == store]
-            continue
-        for name, _coll in found:
-            try:
-                out.append((name, MilvusIndex(name, store).stats(), ""))
-            except (StoreError, InputError) as exc:
-                out.append((name, None, str(exc)))
-    return out
 
 
 __all__ = [
