@@ -88,8 +88,17 @@ def test_a_reader_serves_the_old_file_while_a_builder_holds_the_lock(home: Path)
     q = _vectors(9000, 9010)
     index.search(q, 10, stage=FirstStage(exact=False))
     g1 = index.generation
+    shown = ann.describe(index.folder, g1, index.chunk_ids())
+    import faiss
+
+    on_disk = faiss.read_index(str(index.folder / "ann" / f"gen-{g1}.faiss"))
+    assert shown["file"] == f"gen-{g1}.faiss" and shown["current"] and shown["delta_rows"] == 0
+    assert (shown["lists"], shown["nprobe"]) == (on_disk.nlist, on_disk.nprobe or shown["nprobe"])
+    assert shown["trained_rows"] == 3000 and shown["how"] == "built"
     new = _vectors(3000, 3600)
     add_chunks("busy", new)  # 20 %: past the delta a reader serves alone
+    later = ann.describe(index.folder, index.generation, index.chunk_ids())
+    assert not later["current"] and later["delta_rows"] == 600
     fd = os.open(index.folder / "ann" / ".lock", os.O_RDWR)
     fcntl.flock(fd, fcntl.LOCK_EX)  # a builder at work
     try:

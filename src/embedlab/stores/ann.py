@@ -364,6 +364,49 @@ def _delta(base: Path, generation: int, ids: np.ndarray, limit: float | None = N
     return None
 
 
+def describe(folder: Path, generation: int, ids: np.ndarray) -> dict[str, Any]:
+    """What ``index info`` shows of the ANN index, read from disk (nothing is built):
+    the file's generation and whether it is current, how many rows a query serves from
+    the delta, lists, nprobe, how the file was made, rows at training, rows added since
+    and the drift (see :class:`AnnState`), its size; ``{"file": None}`` when there is none.
+    """
+    base = folder / "ann"
+    gens = (
+        sorted(
+            (
+                g
+                for g in {_generation(p.name) for p in base.glob("gen-*.faiss")}
+                if 0 <= g <= generation
+            ),
+            reverse=True,
+        )
+        if base.is_dir()
+        else []
+    )
+    for g in gens:
+        held = _held(base, g)
+        found = load(base, g, held, mmap=True) if held is not None else None
+        if found is None or held is None:
+            continue
+        delta = len(np.setdiff1d(held, ids, assume_unique=True)) + len(
+            np.setdiff1d(ids, held, assume_unique=True)
+        )
+        state = found.state
+        return {
+            "file": f"gen-{g}.faiss",
+            "current": g == generation,
+            "delta_rows": int(delta),
+            "lists": int(found.index.nlist),
+            "nprobe": int(state.nprobe),
+            "how": state.how,
+            "trained_rows": state.n_trained,
+            "added_since_training": state.added,
+            "drift": round(state.drift, 4),
+            "bytes": (base / f"gen-{g}.faiss").stat().st_size,
+        }
+    return {"file": None}
+
+
 def _updated_or_built(base: Path, generation: int, ids: np.ndarray, rows: Any) -> Ann:
     older = (
         sorted(
@@ -402,6 +445,7 @@ __all__ = [
     "AnnState",
     "build",
     "cache_lock",
+    "describe",
     "load",
     "open_ann",
     "refresh",
