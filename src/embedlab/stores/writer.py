@@ -133,7 +133,7 @@ def write_segment(folder: Path, matrix: np.ndarray) -> tuple[str, str]:
         ``index check``).
     :raises OSError: when it cannot be written (a disk full...); no file is left behind.
     """
-    from embedlab.stores.embedded import UNIT_SUFFIX
+    from embedlab.stores.snapshot import UNIT_SUFFIX
     from embedlab.vectors import normalize
 
     seg_dir = folder / SEGMENTS
