@@ -51,6 +51,14 @@ from embedlab.stores.dense import QUANTIZATIONS
     help="int8 or binary first stage, rescored with float vectors.",
 )
 @click.option(
+    "--candidates",
+    type=int,
+    default=None,
+    metavar="N",
+    help="Rescoring depth: how many rows the --dims/--quantize first stage passes to the "
+    "float vectors (at least k; default: 4k for int8, 10k for binary, more for a dims cut).",
+)
+@click.option(
     "--filter",
     "filters",
     multiple=True,
@@ -71,6 +79,7 @@ def search_command(
     rerank_candidates: int,
     dims: int | None,
     quantize: str | None,
+    candidates: int | None,
     filters: tuple[str, ...],
     model: str | None,
     explain: bool,
@@ -86,6 +95,7 @@ def search_command(
         quantize=quantize,
         rerank_candidates=rerank_candidates,
         filters=filters,
+        candidates=candidates,
     )
     encoder = None
     if model is not None:
@@ -95,7 +105,7 @@ def search_command(
     result = search(
         name, query, encoder=encoder, k=k, mode=mode, rerank=rerank,
         rerank_candidates=rerank_candidates, dims=dims, quantize=quantize,
-        filters=list(filters) or None,
+        filters=list(filters) or None, candidates=candidates,
     )  # fmt: skip
     if as_json:
         echo_json(result.to_dict())

@@ -67,5 +67,8 @@ def format_explain(result: SearchResult) -> str:
     out += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     timing = ", ".join(f"{name} {sec * 1000:.1f} ms" for name, sec in result.timings.items())
     out.append("")
+    depth = result.settings.get("rescore_depth")
+    if depth is not None:
+        out.append(f"rescoring depth: {depth} first-stage rows rescored with the float vectors")
     out.append(f"timings: {timing}")
     return "\n".join(out)

@@ -24,7 +24,15 @@ from embedlab.errors import EmptyInputError, InputError
 from embedlab.models.base import Encoder
 from embedlab.search.fusion import RRF_K
 from embedlab.search.rerank import RERANK_CANDIDATES
-from embedlab.search.retrieve import HYBRID_DEPTH, MODES, RetrievalConfig, Retriever, Stage
+from embedlab.search.retrieve import (
+    HYBRID_DEPTH,
+    MODES,
+    RetrievalConfig,
+    Retriever,
+    Stage,
+    check_candidates,
+    rescore_depth,
+)
 from embedlab.stores.base import Chunk, Index
 from embedlab.stores.dense import QUANTIZATIONS
 from embedlab.stores.filters import filter_pairs, matching_rows, parse_filter
@@ -118,11 +126,13 @@ def check_options(
     quantize: str | None = None,
     rerank_candidates: int = RERANK_CANDIDATES,
     filters: Sequence[str] | dict[str, str] | None = None,
+    candidates: int | None = None,
 ) -> dict[str, str]:
     """Check a search's settings before anything is opened or loaded; returns the filters.
 
     :raises InputError: an empty query, an unknown mode or quantization, k, dims or rerank
-        candidates below 1, --dims/--quantize with keyword-only search, a malformed filter.
+        candidates below 1, --dims/--quantize with keyword-only search, a rescoring depth
+        (``candidates``) below k or without a first stage, a malformed filter.
     """
     if not isinstance(query, str) or not query.strip():
         raise EmptyInputError("The query is empty: type what you are looking for.")
@@ -140,6 +150,7 @@ def check_options(
         raise InputError(f"--rerank-candidates must be at least 1, got {rerank_candidates}.")
     if "dense" not in MODES[mode] and (dims is not None or quantize is not None):
         raise InputError("--dims and --quantize apply to dense search: use --mode dense or hybrid.")
+    check_candidates(candidates, k, dims, quantize)
     return parse_filters(filters)
 
 
@@ -168,6 +179,7 @@ def search(
     query_vector: np.ndarray | None = None,
     rescore: bool = True,
     prior: dict[str, float] | None = None,
+    candidates: int | None = None,
 ) -> SearchResult:
     """Search ``index`` for ``query``; see the module docstring.
 
@@ -192,20 +204,23 @@ def search(
         in ``total``, so that every timing includes what it names.
     :param rescore: ``False`` keeps a Matryoshka/quantized first stage's own ranking and
         scores instead of rescoring its candidates with the float vectors.
+    :param candidates: the rescoring depth of a Matryoshka/quantized first stage (at least
+        ``k``; ``None``: :func:`embedlab.stores.dense.default_candidates`). The depth used is
+        ``settings["rescore_depth"]`` (``None`` when nothing was rescored).
     """
     started = time.perf_counter()
     wanted = check_options(
         query, k=k, mode=mode, dims=dims, quantize=quantize,
-        rerank_candidates=rerank_candidates, filters=filters,
+        rerank_candidates=rerank_candidates, filters=filters, candidates=candidates,
     )  # fmt: skip
     idx = _open(index)
     timings: dict[str, float] = dict(prior or {})
     generation = idx.generation
     expr = parse_filter(wanted)
-    candidates = idx.count(expr)  # refuses a field no chunk has, before the model loads
+    rows = idx.count(expr)  # refuses a field no chunk has, before the model loads
     config = RetrievalConfig(
         mode, k, dims, quantize, rescore, rerank_candidates, HYBRID_DEPTH, rrf_k,
-        None if weights is None else tuple(weights),
+        None if weights is None else tuple(weights), candidates=candidates,
     ).check()  # fmt: skip
     qv = None
     if "dense" in MODES[mode]:
@@ -245,7 +260,13 @@ def search(
         "rerank_candidates": rerank_candidates if rerank is not None else None,
         "rrf_k": rrf_k if mode == "hybrid" else None,
         "generation": generation,
-        "candidates": candidates,
+        "candidates": rows,
+        "rescore_depth": (
+            rescore_depth(config, rerank is not None, rows, idx.dims)
+            if "dense" in MODES[mode]
+            else None
+        ),
+        "rescore_depth_asked": candidates,
     }
     if not rescore:
         settings["rescore"] = False

@@ -26,7 +26,9 @@ Depths: each retriever returns ``k`` candidates; ``hybrid_depth`` each in hybrid
 (fusion cuts to ``k``); at least ``rerank_candidates`` when reranking, of which the first
 ``rerank_candidates`` are rescored. With ``rescore=False`` a Matryoshka or quantized first
 stage is not rescored: its own ranking and scores are the dense result (what the smaller
-index alone gives, the grid's default measure).
+index alone gives, the grid's default measure). A rescored first stage passes ``candidates``
+rows (the rescoring depth; ``None``: :func:`~embedlab.stores.dense.default_candidates`) to the
+float vectors; :func:`rescore_depth` says how many it passed.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from embedlab.errors import BM25UnavailableError, InputError
 from embedlab.search.fusion import RRF_K, rrf
 from embedlab.search.rerank import RERANK_CANDIDATES, rerank
 from embedlab.stores.base import Candidates, FirstStage, QueryIndex
+from embedlab.stores.dense import default_candidates
 from embedlab.stores.filters import Filter
 from embedlab.stores.local import LazyDense, LazyKeyword, LocalQueries
 
@@ -70,6 +73,8 @@ class RetrievalConfig:
     :param rrf_k: the reciprocal rank fusion constant.
     :param weights: RRF weights for (bm25, dense).
     :param exact: force exact (``True``) or ANN (``False``) dense search; ``None``: by size.
+    :param candidates: the rescoring depth: first-stage rows rescored with the float vectors
+        (at least ``k``; ``None``: :func:`~embedlab.stores.dense.default_candidates`).
     """
 
     mode: str = "dense"
@@ -82,9 +87,11 @@ class RetrievalConfig:
     rrf_k: int = RRF_K
     weights: tuple[float, ...] | None = None
     exact: bool | None = None
+    candidates: int | None = None
 
     def check(self) -> RetrievalConfig:
-        """Refuse an unknown mode, ``k < 1``, or dims/quantize without a dense stage.
+        """Refuse an unknown mode, ``k < 1``, dims/quantize without a dense stage, or a
+        rescoring depth that :func:`check_candidates` refuses.
 
         :raises InputError: with what to change.
         """
@@ -96,12 +103,63 @@ class RetrievalConfig:
             raise InputError(
                 "--dims and --quantize apply to dense search: use --mode dense or hybrid."
             )
+        check_candidates(self.candidates, self.k, self.dims, self.quantize, self.rescore)
         return self
 
     def depth(self, reranking: bool) -> int:
         """Candidates each first-stage retriever returns."""
         depth = max(self.k, self.rerank_candidates if reranking else 0)
         return max(depth, self.hybrid_depth) if self.mode == "hybrid" else depth
+
+
+def check_candidates(
+    candidates: int | None,
+    k: int,
+    dims: int | None,
+    quantize: str | None,
+    rescore: bool = True,
+) -> None:
+    """Refuse a rescoring depth below ``k``, or one given without a first stage to rescore
+    (no ``dims``/``quantize``, or ``rescore=False``).
+
+    :raises InputError: with what to change.
+    """
+    if candidates is None:
+        return
+    if dims is None and quantize is None:
+        raise InputError(
+            "The rescoring depth (candidates) is how many first-stage rows are rescored with "
+            "the float vectors: it needs a dims or quantize first stage; plain float search "
+            "has none to rescore."
+        )
+    if not rescore:
+        raise InputError(
+            "The rescoring depth (candidates) was given but rescoring is off: drop one of them."
+        )
+    if candidates < k:
+        raise InputError(
+            f"The rescoring depth (candidates) must be at least k = {k}, got {candidates}: "
+            "the first stage must pass at least as many rows as results are asked for."
+        )
+
+
+def rescore_depth(config: RetrievalConfig, reranking: bool, rows: int, dims: int) -> int | None:
+    """How many first-stage rows the dense stage of ``config`` rescores with the float
+    vectors, on an index of ``dims`` dimensions with ``rows`` rows passing the filter;
+    ``None`` when nothing is rescored (float first stage, or ``rescore=False``).
+
+    The first stage returns the dense depth (``k``, more when hybrid or reranking) from
+    ``candidates`` rows, or :func:`~embedlab.stores.dense.default_candidates` of that depth:
+    never fewer than the depth, never more than the rows.
+    """
+    cut = config.dims is not None and config.dims < dims
+    if not config.rescore or (not cut and config.quantize is None) or rows < 1:
+        return None
+    depth = min(config.depth(reranking), rows)
+    c = config.candidates or default_candidates(
+        depth, config.quantize, config.dims if cut else None, dims
+    )
+    return min(max(c, depth), rows)
 
 
 @dataclass(frozen=True)
@@ -234,7 +292,9 @@ class Retriever:
     def _dense_stage(self, vectors: np.ndarray, depth: int, out: list[Retrieved]) -> None:
         cfg = self.config
         t = time.perf_counter()
-        stage = FirstStage(cfg.dims, cfg.quantize, None if cfg.rescore else depth, cfg.exact)
+        stage = FirstStage(
+            cfg.dims, cfg.quantize, cfg.candidates if cfg.rescore else depth, cfg.exact
+        )
         hits = self.index.search(vectors, depth, filter=self.filter, stage=stage)
         if hits.ids.shape[1] == 0:  # nothing to search (an empty index, a filter of none)
             for got in out:
@@ -287,4 +347,6 @@ __all__ = [
     "Retrieved",
     "Retriever",
     "Stage",
+    "check_candidates",
+    "rescore_depth",
 ]

@@ -18,6 +18,7 @@ from embedlab.explore.inspect import truncation_notes
 from embedlab.search.costs import costs_note, measure_costs
 from embedlab.search.pipeline import search
 from embedlab.search.rerank import RERANK_CANDIDATES
+from embedlab.search.retrieve import check_candidates
 from embedlab.server.access import policy_of
 from embedlab.server.models import get_pool
 from embedlab.server.routes.lab import fig_json
@@ -41,6 +42,12 @@ class SearchBody(BaseModel):
     rerank_candidates: int = Field(RERANK_CANDIDATES, ge=1, le=500)
     dims: int | None = Field(None, ge=1, description="Matryoshka first stage dims.")
     quantize: str | None = Field(None, description="int8 or binary first stage.")
+    candidates: int | None = Field(
+        None,
+        description="Rescoring depth: first-stage rows rescored with the float vectors (at "
+        "least k; needs dims or quantize; null: the stage's default). The depth used is in "
+        "result.settings.rescore_depth.",
+    )
     filters: list[str] = Field(default_factory=list, description="field=value items.")
 
 
@@ -104,6 +111,8 @@ async def run_search(body: SearchBody, request: Request) -> dict[str, Any]:
     from embedlab.figures.search import rank_movement_figure
     from embedlab.stores import open_index
 
+    # a bad rescoring depth is refused before an index opens or a model loads
+    check_candidates(body.candidates, body.k, body.dims, body.quantize or None)
     policy = policy_of(request)
     reranker = policy.reranker(body.rerank)  # refused before anything is opened
     t = time.perf_counter()
@@ -118,7 +127,7 @@ async def run_search(body: SearchBody, request: Request) -> dict[str, Any]:
             index, body.query, encoder=encoder, query_vector=qv, k=body.k, mode=body.mode,
             rerank=reranker, rerank_candidates=body.rerank_candidates,
             dims=body.dims, quantize=body.quantize or None, filters=body.filters or None,
-            prior=prior,
+            prior=prior, candidates=body.candidates,
         )  # fmt: skip
 
     result = await asyncio.to_thread(run)
