@@ -8,8 +8,8 @@ and cite, every stage recorded with its output and time.
 >>> result.citations[0].title
 
 Retrieval is :func:`embedlab.search.pipeline.search` itself (the query is embedded with the
-index's own model, fingerprint checked), so ``mode``, ``k``, ``rerank``, ``dims`` and
-``quantize`` mean here what they mean there.
+index's own model, fingerprint checked), so ``mode``, ``k``, ``rerank``, ``dims``,
+``quantize`` and ``candidates`` (the rescoring depth) mean here what they mean there.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from embedlab.ask.registry import DEFAULT_CHAT, load_chat
 from embedlab.errors import ChatStreamError, EmptyIndexError, EmptyInputError, InputError
 from embedlab.models.base import Encoder
 from embedlab.search.pipeline import MODES, SearchResult, search
+from embedlab.search.retrieve import check_candidates
 from embedlab.stores.base import Index
 
 
@@ -186,14 +187,16 @@ class AskOptions:
     rerank: Any = None
     dims: int | None = None
     quantize: str | None = None
+    candidates: int | None = None
     filters: Sequence[str] | dict[str, str] | None = None
     context_tokens: int | None = None
     max_tokens: int = 256
     encoder: Encoder | None = None
 
     def check(self, question: str) -> None:
-        """:func:`check_options` on these options."""
+        """:func:`check_options` on these options, and the rescoring depth."""
         check_options(question, self.mode, self.k, self.max_tokens)
+        check_candidates(self.candidates, self.k, self.dims, self.quantize)
 
     def chat_model(self) -> ChatModel:
         """The chat model, loaded from the registry when given by name."""
@@ -210,6 +213,7 @@ def prepare(
     rerank: Any = None,
     dims: int | None = None,
     quantize: str | None = None,
+    candidates: int | None = None,
     filters: Sequence[str] | dict[str, str] | None = None,
     context_tokens: int | None = None,
     max_tokens: int = 256,
@@ -218,7 +222,7 @@ def prepare(
     """Retrieve and assemble the prompt, without generating (see :func:`ask`)."""
     options = AskOptions(
         chat=chat, mode=mode, k=k, rerank=rerank, dims=dims, quantize=quantize,
-        filters=filters, context_tokens=context_tokens, max_tokens=max_tokens,
+        candidates=candidates, filters=filters, context_tokens=context_tokens, max_tokens=max_tokens,
         encoder=encoder,
     )  # fmt: skip
     return _prepare(index, question, options)
@@ -233,7 +237,7 @@ def _prepare(index: Index | str, question: str, options: AskOptions) -> Prepared
     found = search(
         idx, question, encoder=options.encoder, k=options.k, mode=options.mode,
         rerank=options.rerank, dims=options.dims, quantize=options.quantize,
-        filters=options.filters,
+        filters=options.filters, candidates=options.candidates,
     )  # fmt: skip
     t = time.perf_counter()
     ranked = [(h.chunk, h.score) for h in found.hits]
@@ -265,6 +269,7 @@ def ask_stream(
     rerank: Any = None,
     dims: int | None = None,
     quantize: str | None = None,
+    candidates: int | None = None,
     filters: Sequence[str] | dict[str, str] | None = None,
     context_tokens: int | None = None,
     max_tokens: int = 256,
@@ -279,7 +284,7 @@ def ask_stream(
     """
     options = AskOptions(
         chat=chat, mode=mode, k=k, rerank=rerank, dims=dims, quantize=quantize,
-        filters=filters, context_tokens=context_tokens, max_tokens=max_tokens,
+        candidates=candidates, filters=filters, context_tokens=context_tokens, max_tokens=max_tokens,
         encoder=encoder,
     )  # fmt: skip
     return _ask_stream(index, question, options)

@@ -11,6 +11,7 @@ from embedlab.ask.report import format_after_answer
 from embedlab.cli.common import echo_json, json_option
 from embedlab.errors import ChatStreamError, InputError, UnknownModelError
 from embedlab.search.pipeline import MODES
+from embedlab.search.retrieve import check_candidates
 from embedlab.stores.dense import QUANTIZATIONS
 
 
@@ -29,6 +30,14 @@ from embedlab.stores.dense import QUANTIZATIONS
 @click.option("--rerank", default=None, help="Cross-encoder that rescores the candidates.")
 @click.option("--dims", type=int, default=None, help="Matryoshka first stage on D dims.")
 @click.option("--quantize", type=click.Choice(list(QUANTIZATIONS)), default=None)
+@click.option(
+    "--candidates",
+    type=int,
+    default=None,
+    metavar="N",
+    help="Rescoring depth: rows the --dims/--quantize first stage passes to the float "
+    "vectors (at least k; default: the stage's own, see 'embedlab search --help').",
+)
 @click.option(
     "--context-tokens",
     type=int,
@@ -49,6 +58,7 @@ def ask_command(
     rerank: str | None,
     dims: int | None,
     quantize: str | None,
+    candidates: int | None,
     context_tokens: int | None,
     max_tokens: int,
     stream: bool,
@@ -60,6 +70,7 @@ def ask_command(
         raise InputError(f"--context-tokens must be at least 1, got {context_tokens}.")
     if dims is not None and dims < 1:
         raise InputError(f"--dims must be at least 1, got {dims}.")
+    check_candidates(candidates, k, dims, quantize)
     if find_chat_spec(chat) is None:
         raise UnknownModelError(
             f"Unknown chat model {chat!r}. Known chat models: {', '.join(known_chat_names())}."
@@ -71,7 +82,8 @@ def ask_command(
     result = None
     for event in ask_stream(
         index, question, chat=chat, mode=mode, k=k, rerank=rerank, dims=dims,
-        quantize=quantize, context_tokens=context_tokens, max_tokens=max_tokens,
+        quantize=quantize, candidates=candidates, context_tokens=context_tokens,
+        max_tokens=max_tokens,
     ):  # fmt: skip
         if isinstance(event, TokenEvent) and live:
             click.echo(event.text, nl=False)

@@ -22,6 +22,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from embedlab.errors import EmptyInputError
+from embedlab.search.retrieve import check_candidates
 from embedlab.server import chat
 from embedlab.server.models import get_pool
 from embedlab.server.routes.lab import fig_json
@@ -41,6 +42,11 @@ class AskBody(BaseModel):
     rerank: str | None = Field(None, description="A trained reranker's name.")
     dims: int | None = Field(None, ge=1, description="Matryoshka first stage dims.")
     quantize: str | None = Field(None, description="int8 or binary first stage.")
+    candidates: int | None = Field(
+        None,
+        description="Rescoring depth of the dims/quantize first stage (at least k; null: "
+        "the stage's default); the depth used is in the search stage's settings.rescore_depth.",
+    )
     context_tokens: int | None = Field(None, ge=1, description="Context budget override.")
     max_tokens: int = Field(128, ge=1, le=2048, description="Room for the answer (tokens).")
 
@@ -81,7 +87,9 @@ def _events(index: Any, body: AskBody, model: Any, encoder: Any) -> Iterator[dic
     from embedlab.ask import ask_stream
     from embedlab.figures.search import rank_movement_figure
 
-    stages = body.model_dump(include={"mode", "k", "dims", "quantize", "context_tokens"})
+    stages = body.model_dump(
+        include={"mode", "k", "dims", "quantize", "candidates", "context_tokens"}
+    )
     for event in ask_stream(
         index, body.question, chat=model, rerank=body.rerank or None, encoder=encoder,
         max_tokens=body.max_tokens, **stages,
@@ -119,6 +127,7 @@ async def ask(body: AskBody, request: Request) -> StreamingResponse:
 
     if not body.question.strip():
         raise EmptyInputError("The question is empty: type what you want to know.")
+    check_candidates(body.candidates, body.k, body.dims, body.quantize or None)
     policy = getattr(request.app.state, "policy", None)
     rerank = policy.reranker(body.rerank) if policy is not None else body.rerank
     body = body.model_copy(update={"rerank": rerank})
