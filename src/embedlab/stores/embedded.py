@@ -155,7 +155,7 @@ class EmbeddedIndex(Index):
             raise
         self._snap: Snapshot | None = None
         self._key = (str(self._folder), str(self._meta.get("created", "")))
-        #: the :class:`~embedlab.stores.writer.WriteReport` of the run that returned it.
+        #: the :class:`~embedlab.stores.jobs.WriteReport` of the run that returned it.
         self.report: Any = None
 
     # --- meta -------------------------------------------------------------------------

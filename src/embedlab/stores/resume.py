@@ -19,10 +19,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from embedlab.stores.chunking import Chunker, TextPiece
 from embedlab.stores.ingest import BLOCK_CHARS, Record
+from embedlab.stores.jobs import FileJob
 
 #: a text carried from one piece of a long line to the next is cut even where no chunk
 #: starts a word (a text without whitespace) once it is this long: memory stays bounded.
@@ -131,10 +131,10 @@ def _after(unit: int, rec: Record, carry_at: int) -> tuple[int, int]:
 
 
 def open_document(
-    conn: sqlite3.Connection, path: Path, digest: str, mtime_ns: int, size: int
+    conn: sqlite3.Connection, job: FileJob
 ) -> tuple[int, Resume, dict[str, list[int]]]:
-    """The document row of the file at ``path`` (inserted when new), where its chunks go
-    on, and its chunks from before (text hash -> ids) to reuse or delete.
+    """The document row of ``job`` (inserted when new), where its chunks go on, and its
+    chunks from before (text hash -> ids) to reuse or delete.
 
     A document a checkpoint left unfinished, whose file has the digest it had then,
     resumes at the recorded position (:attr:`Resume.resumed`) with its committed chunks
@@ -142,17 +142,17 @@ def open_document(
     """
     row = conn.execute(
         "SELECT id, hash, complete, done_units, done_char, done_chunks FROM documents WHERE path=?",
-        (str(path),),
+        (str(job.path),),
     ).fetchone()
     if row is None:
         cur = conn.execute(
             "INSERT INTO documents(path, hash, mtime_ns, size, chunks, complete) "
             "VALUES (?, ?, ?, ?, 0, 0)",
-            (str(path), digest, mtime_ns, size),
+            (str(job.path), job.digest, job.mtime_ns, job.size),
         )
         return int(cur.lastrowid or 0), Resume(), {}
-    doc_id, stored, complete, units, char, chunks = row
-    if not complete and stored == digest and (units > 0 or char >= 0):
+    doc_id, digest, complete, units, char, chunks = row
+    if not complete and digest == job.digest and (units > 0 or char >= 0):
         return int(doc_id), Resume(int(units), int(char), int(chunks)), {}
     own: dict[str, list[int]] = {}
     for cid, h in conn.execute("SELECT id, hash FROM chunks WHERE doc_id=?", (doc_id,)):
@@ -184,9 +184,7 @@ def record_checkpoint(conn: sqlite3.Connection, state: DocState, units: int, cha
         )
 
 
-def finish_document(
-    conn: sqlite3.Connection, state: DocState, digest: str, mtime_ns: int, size: int
-) -> int:
+def finish_document(conn: sqlite3.Connection, state: DocState, job: FileJob) -> int:
     """Delete the old chunks not met again and mark the document complete, its checkpoint
     cleared (or drop it when it has no chunk); returns how many old chunks were deleted."""
     stale = [cid for ids in state.own.values() for cid in ids if cid not in state.kept]
@@ -199,7 +197,7 @@ def finish_document(
     conn.execute(
         "UPDATE documents SET hash=?, mtime_ns=?, size=?, chunks=?, complete=1, "
         "done_units=0, done_char=-1, done_chunks=0 WHERE id=?",
-        (digest, mtime_ns, size, state.count, state.doc_id),
+        (job.digest, job.mtime_ns, job.size, state.count, state.doc_id),
     )
     return len(stale)
 

@@ -15,6 +15,9 @@ resume state, their checkpoint columns and the chunking that starts at a checkpo
 
 A chunk whose text hash is already stored is not embedded again: the new row points at the
 stored vector (and keeps its id when it belongs to the same document).
+
+What a run is given and reports (:class:`FileJob`, :class:`WriteReport`, the hashes) is in
+:mod:`embedlab.stores.jobs`, shared with the Milvus writer (and importable from here).
 """
 
 from __future__ import annotations
@@ -27,8 +30,7 @@ import os
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,7 @@ from embedlab.models.base import Encoder
 from embedlab.stores.chunking import Chunker, TextPiece
 from embedlab.stores.db import SEGMENTS
 from embedlab.stores.ingest import ReadOptions, Record, SkipFile, Skipped, read_file
+from embedlab.stores.jobs import FileJob, Progress, WriteReport, file_digest, text_hash
 from embedlab.stores.resume import (
     DocState,
     chunk_file,
@@ -59,58 +62,6 @@ COMMIT_SECONDS = 2.0
 #: from there.
 CHECKPOINT_CHUNKS = 4096
 CHECKPOINT_SECONDS = 120.0
-
-#: progress(files_done, files_total, chunks_done)
-Progress = Callable[[int, int, int], None]
-
-
-@dataclass(frozen=True)
-class FileJob:
-    """A file to (re)index: its path, its existing document row (if any) and its hash."""
-
-    path: Path
-    doc_id: int | None
-    digest: str
-    mtime_ns: int
-    size: int
-
-
-@dataclass
-class WriteReport:
-    """What one create/update did."""
-
-    files_indexed: int = 0
-    files_unchanged: int = 0
-    files_removed: int = 0
-    chunks_embedded: int = 0
-    chunks_reused: int = 0
-    chunks_removed: int = 0
-    #: files taken up where an interrupted run's last checkpoint left them.
-    files_resumed: int = 0
-    #: commits made inside big files.
-    checkpoints: int = 0
-    skipped: list[Skipped] = field(default_factory=list)
-    seconds: float = 0.0
-    embed_seconds: float = 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        from dataclasses import asdict
-
-        return asdict(self)
-
-
-def file_digest(path: Path) -> str:
-    """sha256 of a file, read in blocks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
-
-
-def text_hash(text: str) -> str:
-    """The content hash of a chunk (what decides whether it is embedded again)."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
 def _fsync_dir(path: Path) -> None:
@@ -315,7 +266,7 @@ class IndexWriter:
         """
         self._begin()
         self._txn_jobs.append(job)
-        doc_id, at, own = open_document(self.conn, job.path, job.digest, job.mtime_ns, job.size)
+        doc_id, at, own = open_document(self.conn, job)
         state = DocState(doc_id, own, at.chunks, fresh=not own)
         if at.resumed:
             self._resumed.add(str(job.path))
@@ -330,9 +281,7 @@ class IndexWriter:
             ):
                 self._checkpoint(job, state, units, char)
                 since = 0
-        self.report.chunks_removed += finish_document(
-            self.conn, state, job.digest, job.mtime_ns, job.size
-        )
+        self.report.chunks_removed += finish_document(self.conn, state, job)
         return state.count
 
     def _add_pieces(self, state: DocState, rec: Record, pieces: list[TextPiece], base: int) -> int:
@@ -460,6 +409,7 @@ def _remove_document(conn: sqlite3.Connection, job: FileJob) -> int:
 __all__ = [
     "FileJob",
     "IndexWriter",
+    "Progress",
     "WriteReport",
     "chunk_file",
     "file_digest",
