@@ -17,7 +17,7 @@ from embedlab.stores.base import Candidates, Chunk, FirstStage, Index, IndexStat
 from embedlab.stores.check import CheckReport, check_index
 from embedlab.stores.embedded import EmbeddedIndex
 from embedlab.stores.filters import And, Eq, Filter, In, Or, parse_filter
-from embedlab.stores.writer import WriteReport
+from embedlab.stores.write_run import WriteReport
 
 __all__ = [
     "And",

@@ -42,28 +42,13 @@ from embedlab.stores.db import (
     read_meta,
     store_error,
 )
-from embedlab.stores.embedded import (
-    EmbeddedIndex,
-    _gather,
-    exists,
-    forget,
-    index_folder,
-    indexes_root,
-    read_segments,
-)
+from embedlab.stores.embedded import EmbeddedIndex, exists, forget, index_folder, indexes_root
 from embedlab.stores.ingest import ReadOptions, SkipFile, Skipped, discover, probe, readable
 from embedlab.stores.lock import DEFAULT_WAIT, WriteLock
 from embedlab.stores.milvus import MilvusIndex
-from embedlab.stores.writer import (
-    FileJob,
-    IndexWriter,
-    Progress,
-    WriteReport,
-    bump_generation,
-    file_digest,
-    run_jobs,
-    write_segment,
-)
+from embedlab.stores.snapshot import gather_rows, read_segments
+from embedlab.stores.write_run import FileJob, Progress, WriteReport, file_digest
+from embedlab.stores.writer import IndexWriter, bump_generation, run_jobs, write_segment
 
 #: compact the segments when more than this many exist, or when this share of rows is dead.
 MAX_SEGMENTS = 16
@@ -478,7 +463,7 @@ def _compact(folder: Path, conn: sqlite3.Connection) -> None:
     )
     seg_col = np.array([r[1] for r in rows], dtype=np.int64)
     row_col = np.array([r[2] for r in rows], dtype=np.int64)
-    matrix = np.array(_gather(folder, segs, seg_col, row_col, dims))
+    matrix = np.array(gather_rows(folder, segs, seg_col, row_col, dims))
     name, digest = write_segment(folder, matrix)
     conn.execute("BEGIN IMMEDIATE")
     seg_id = conn.execute(

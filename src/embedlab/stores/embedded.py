@@ -53,7 +53,6 @@ from embedlab.stores.snapshot import (
     SNAPSHOT_CACHE,
     UNIT_SUFFIX,
     Snapshot,
-    _gather,  # noqa: F401 - api.py's compaction imports it from here
     forget_snapshot,
     locations,
     open_segment,
@@ -155,7 +154,7 @@ class EmbeddedIndex(Index):
             raise
         self._snap: Snapshot | None = None
         self._key = (str(self._folder), str(self._meta.get("created", "")))
-        #: the :class:`~embedlab.stores.jobs.WriteReport` of the run that returned it.
+        #: the :class:`~embedlab.stores.write_run.WriteReport` of the run that returned it.
         self.report: Any = None
 
     # --- meta -------------------------------------------------------------------------

@@ -76,13 +76,8 @@ from embedlab.stores.milvus_registry import (
     survey_milvus,
 )
 from embedlab.stores.milvus_schema import NLIST, create_collection
-from embedlab.stores.writer import (
-    Progress,
-    WriteReport,
-    chunk_file,
-    file_digest,
-    text_hash,
-)
+from embedlab.stores.resume import chunk_file
+from embedlab.stores.write_run import Progress, WriteReport, file_digest, text_hash
 
 #: chunks embedded per encoder call (and rows per upsert).
 BATCH = 128

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from embedlab.stores.chunking import Chunker, TextPiece
 from embedlab.stores.ingest import BLOCK_CHARS, Record
-from embedlab.stores.jobs import FileJob
+from embedlab.stores.write_run import FileJob
 
 #: a text carried from one piece of a long line to the next is cut even where no chunk
 #: starts a word (a text without whitespace) once it is this long: memory stays bounded.

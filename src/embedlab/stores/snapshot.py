@@ -127,7 +127,7 @@ def segment_rows(folder: Path, segs: Segments, seg_col: np.ndarray, row_col: np.
     return SegmentRows(blocks, block_of, row_col)
 
 
-def _gather(folder: Path, segs: Segments, seg_col: np.ndarray, row_col: np.ndarray,
+def gather_rows(folder: Path, segs: Segments, seg_col: np.ndarray, row_col: np.ndarray,
             dims: int, name: str = "") -> np.ndarray:  # fmt: skip
     """One float32 matrix of unit rows from (segment, row) pairs (compaction reads it; the
     mapped segment itself when one segment holds them all in order)."""

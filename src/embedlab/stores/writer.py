@@ -17,7 +17,7 @@ A chunk whose text hash is already stored is not embedded again: the new row poi
 stored vector (and keeps its id when it belongs to the same document).
 
 What a run is given and reports (:class:`FileJob`, :class:`WriteReport`, the hashes) is in
-:mod:`embedlab.stores.jobs`, shared with the Milvus writer (and importable from here).
+:mod:`embedlab.stores.write_run`, shared with the Milvus writer (and importable from here).
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ from embedlab.models.base import Encoder
 from embedlab.stores.chunking import Chunker, TextPiece
 from embedlab.stores.db import SEGMENTS
 from embedlab.stores.ingest import ReadOptions, Record, SkipFile, Skipped, read_file
-from embedlab.stores.jobs import FileJob, Progress, WriteReport, file_digest, text_hash
 from embedlab.stores.resume import (
     DocState,
     chunk_file,
@@ -49,6 +48,7 @@ from embedlab.stores.resume import (
     open_document,
     record_checkpoint,
 )
+from embedlab.stores.write_run import FileJob, Progress, WriteReport, file_digest, text_hash
 
 #: chunks embedded per encoder call.
 EMBED_BATCH = 128
