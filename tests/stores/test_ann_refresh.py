@@ -45,7 +45,7 @@ def test_create_and_update_write_the_ann_file(
     """With the ANN threshold at 10 chunks: create builds the file, an update past the
     delta writes the new generation's, and the first query after it builds nothing."""
     monkeypatch.setattr(cache, "ANN_THRESHOLD", 10)
-    articles = news_articles(limit=60)
+    articles = news_articles(limit=45)
     docs = home / "docs"
     _write(docs, articles[:30])
     index = create_index("fresh", [docs], minilm)
@@ -53,9 +53,11 @@ def test_create_and_update_write_the_ann_file(
     assert _files(index.folder) == [f"gen-{g1}.faiss"]  # built by create, not by a query
     state = json.loads((index.folder / "ann" / f"gen-{g1}.json").read_text())
     assert state["how"] == "built" and state["n_trained"] == len(index.chunk_ids())
+    assert index.report.ann == "built" and 0 < index.report.ann_seconds <= index.report.seconds
 
-    _write(docs, articles)  # 30 more files: far past 5 % of the rows
-    update_index("fresh", minilm)
+    _write(docs, articles[:45])  # 15 more files: past 5 % of the rows, not doubled
+    report = update_index("fresh", minilm)
+    assert report.ann == "updated"
     reopened = open_index("fresh")
     g2 = reopened.generation
     assert g2 != g1 and _files(reopened.folder) == [f"gen-{g2}.faiss"]
@@ -118,3 +120,21 @@ def test_a_reader_serves_the_old_file_while_a_builder_holds_the_lock(home: Path)
     cache.clear()
     local.clear()
     assert cache.refresh_ann(index) is None  # 3,600 rows: below the ANN threshold
+
+
+def test_the_cli_says_what_the_ann_step_did(
+    home: Path, minilm: Encoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from embedlab.cli.main import cli
+
+    monkeypatch.setattr(cache, "ANN_THRESHOLD", 10)
+    docs = home / "cli-docs"
+    _write(docs, news_articles(limit=20))
+    res = CliRunner().invoke(cli, ["index", "create", "clidx", str(docs), "--model", "minilm"])
+    assert res.exit_code == 0, res.output
+    assert "ANN index (FAISS IVF): bringing it up to date for" in res.output
+    assert "ANN index (FAISS IVF) built in" in res.output
+    again = CliRunner().invoke(cli, ["index", "update", "clidx"])
+    assert again.exit_code == 0 and "ANN index" not in again.output  # nothing changed

@@ -61,9 +61,16 @@ class _Bar:
         self.bar.set_postfix(chunks_embedded=chunks, chunks_per_s=f"{rate:.1f}", refresh=False)
         self.bar.refresh()
 
+    def stage(self, message: str) -> None:
+        """A long step without files (the ANN index after the commit) is starting."""
+        self.close()
+        if not self.quiet:
+            click.echo(f"{message}...", err=True)
+
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+            self.bar = None
 
 
 def _report(report: WriteReport, as_json: bool) -> None:
@@ -76,6 +83,8 @@ def _report(report: WriteReport, as_json: bool) -> None:
         f"{report.chunks_reused} reused, {report.chunks_removed} removed "
         f"in {report.seconds:.1f} s (embedding {report.embed_seconds:.1f} s)."
     )
+    if report.ann in ("built", "updated", "retrained"):
+        click.echo(f"ANN index (FAISS IVF) {report.ann} in {report.ann_seconds:.1f} s.")
     if report.skipped:
         click.echo(f"Skipped {len(report.skipped)}:")
         for s in report.skipped[:SHOW_SKIPPED]:

@@ -41,7 +41,7 @@ import contextlib
 import fcntl
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -306,11 +306,17 @@ def open_ann(folder: Path, generation: int, ids: np.ndarray, rows: Any) -> Ann:
     return refresh(folder, generation, ids, rows)
 
 
-def refresh(folder: Path, generation: int, ids: np.ndarray, rows: Any) -> Ann:
+def refresh(
+    folder: Path,
+    generation: int,
+    ids: np.ndarray,
+    rows: Any,
+    announce: Callable[[str], None] | None = None,
+) -> Ann:
     """:func:`open_ann`, waiting for the cache lock, and writing the file whenever the
     delta from the file on disk exceeds :data:`DELTA_ROWS` (what the writer calls after a
     commit: the update is paid by the command that changed the index, not by the first
-    query after it)."""
+    query after it). ``announce`` is told when the file is about to be built or updated."""
     base = folder / "ann"
     found = load(base, generation, ids, mmap=True)
     if found is not None:
@@ -318,6 +324,8 @@ def refresh(folder: Path, generation: int, ids: np.ndarray, rows: Any) -> Ann:
     delta = _delta(base, generation, ids)
     if delta is not None:
         return delta
+    if announce is not None:
+        announce(f"ANN index (FAISS IVF): bringing it up to date for {len(ids):,} chunks")
     with cache_lock(base) as locked:
         return _make(base, generation, ids, rows, bool(locked))
 

@@ -220,7 +220,7 @@ def create_index(
             forget(folder)
         raise error from None
     index = EmbeddedIndex(name)
-    _refresh_ann(index, report)
+    _refresh_ann(index, report, progress)
     index.report = report
     return index
 
@@ -327,19 +327,21 @@ def update_index(
                 raise error from None
         finally:
             conn.close()
-    _refresh_ann(EmbeddedIndex(name), report)  # after the write lock: writers go on
+    _refresh_ann(EmbeddedIndex(name), report, progress)  # after the write lock
     return report
 
 
-def _refresh_ann(index: EmbeddedIndex, report: WriteReport) -> None:
+def _refresh_ann(index: EmbeddedIndex, report: WriteReport, progress: Progress | None) -> None:
     """Bring the ANN file up to the committed generation (see
     :func:`embedlab.stores.cache.refresh_ann`), in the command that changed the index
     rather than in the first query after it; its time is part of ``report.seconds``. A
-    file that cannot be written is left to the next query (the index is committed)."""
+    ``progress`` with a ``stage(message)`` method is told when that step starts. A file
+    that cannot be written is left to the next query (the index is committed)."""
     t0 = time.perf_counter()
     with contextlib.suppress(OSError):
-        refresh_ann(index)
-    report.seconds += time.perf_counter() - t0
+        report.ann = refresh_ann(index, getattr(progress, "stage", None))
+    report.ann_seconds = time.perf_counter() - t0
+    report.seconds += report.ann_seconds
 
 
 def _sync(

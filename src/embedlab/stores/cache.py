@@ -8,6 +8,7 @@ index generation; the BM25 index and the FAISS ANN index are also persisted unde
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -77,13 +78,14 @@ def _store_dense(index: Any, snap: Any) -> DenseIndex:
     )
 
 
-def refresh_ann(index: Any) -> str | None:
+def refresh_ann(index: Any, announce: Callable[[str], None] | None = None) -> str | None:
     """After a commit to an embedded ``index``: bring its ANN file up to the new generation
     (built, or updated by id from the file on disk) when it is searched by ANN (from
     :data:`~embedlab.stores.dense.ANN_THRESHOLD` rows on) and the change is past what a
     reader serves as a delta (:func:`embedlab.stores.ann.refresh`). Returns what was done
     (``built``, ``updated``, ``retrained``, ``delta``: nothing written, ``current``), or
-    ``None`` when the index has no ANN.
+    ``None`` when the index has no ANN. ``announce`` is called with a message when the
+    file is about to be built or updated (minutes at millions of chunks).
 
     :raises OSError: when the file cannot be read or written (the index itself is intact;
         the next query tries again).
@@ -98,7 +100,7 @@ def refresh_ann(index: Any) -> str | None:
     if len(snap.ids) < ANN_THRESHOLD:
         return None
     before = {p.name for p in (index.folder / "ann").glob("gen-*.faiss")}
-    ann = refresh(index.folder, snap.generation, snap.ids, snap.rows)
+    ann = refresh(index.folder, snap.generation, snap.ids, snap.rows, announce)
     if ann.added is not None or ann.removed is not None:
         return "delta"
     return "current" if f"gen-{snap.generation}.faiss" in before else ann.state.how

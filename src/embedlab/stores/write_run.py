@@ -47,6 +47,12 @@ class WriteReport:
     skipped: list[Skipped] = field(default_factory=list)
     seconds: float = 0.0
     embed_seconds: float = 0.0
+    #: what the step after the commit did to the ANN file (``built``, ``updated``,
+    #: ``retrained``; ``delta``: small change, served from the file plus a delta;
+    #: ``current``), ``None`` when the index has no ANN (fewer chunks than the threshold).
+    ann: str | None = None
+    #: its time (part of ``seconds``).
+    ann_seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         from dataclasses import asdict
