@@ -56,7 +56,8 @@ from embedlab.stores.dense import QUANTIZATIONS
     default=None,
     metavar="N",
     help="Rescoring depth: how many rows the --dims/--quantize first stage passes to the "
-    "float vectors (at least k; default: 4k for int8, 10k for binary, more for a dims cut).",
+    "float vectors (at least k; default: at least 100, 4k for int8, 20k for binary, more for a "
+    "dims cut). --explain and --json show the depth used.",
 )
 @click.option(
     "--filter",
