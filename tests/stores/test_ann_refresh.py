@@ -129,7 +129,10 @@ def test_the_cli_says_what_the_ann_step_did(
 
     from embedlab.cli.main import cli
 
+    from embedlab.stores import dense
+
     monkeypatch.setattr(cache, "ANN_THRESHOLD", 10)
+    monkeypatch.setattr(dense, "ANN_THRESHOLD", 10)
     docs = home / "cli-docs"
     _write(docs, news_articles(limit=20))
     res = CliRunner().invoke(cli, ["index", "create", "clidx", str(docs), "--model", "minilm"])
@@ -138,3 +141,17 @@ def test_the_cli_says_what_the_ann_step_did(
     assert "ANN index (FAISS IVF) built in" in res.output
     again = CliRunner().invoke(cli, ["index", "update", "clidx"])
     assert again.exit_code == 0 and "ANN index" not in again.output  # nothing changed
+    import faiss
+
+    index = open_index("clidx")
+    g = index.generation
+    whole = faiss.read_index(str(index.folder / "ann" / f"gen-{g}.faiss"))
+    on_disk = faiss.extract_index_ivf(whole)
+    nprobe = json.loads((index.folder / "ann" / f"gen-{g}.json").read_text())["nprobe"]
+    info = CliRunner().invoke(cli, ["index", "info", "clidx"])
+    assert f"IVF: {on_disk.nlist:,} lists, nprobe {nprobe}; gen-{g}.faiss (built, current" in (
+        info.output
+    )
+    monkeypatch.setattr(dense, "ANN_THRESHOLD", 50_000)
+    shown = json.loads(CliRunner().invoke(cli, ["index", "info", "clidx", "--json"]).output)
+    assert shown["dense_search"] == {"method": "exact", "ann_threshold": 50_000}

@@ -250,8 +250,25 @@ def info_command(name: str, as_json: bool) -> None:
         ("updated", s.updated),
         ("sources", "\n             ".join(s.sources)),
     ]
+    if s.dense_search:
+        lines.insert(8, ("dense", _dense_search(s.dense_search)))
     for k, v in lines:
         click.echo(f"{k:<12} {v}")
+
+
+def _dense_search(d: dict[str, Any]) -> str:
+    """One line on how a dense query runs (``IndexStats.dense_search``)."""
+    if d["method"] == "exact":
+        return f"exact scan (an IVF index is used from {d['ann_threshold']:,} chunks on)"
+    ann = d.get("ann") or {}
+    if ann.get("file") is None:
+        return "IVF, not built yet (the next update or the first query builds it)"
+    fresh = "current" if ann["current"] else f"{ann['delta_rows']:,} rows served as a delta"
+    return (
+        f"IVF: {ann['lists']:,} lists, nprobe {ann['nprobe']}; {ann['file']} ({ann['how']}, "
+        f"{fresh}, {_size(ann['bytes'])}); drift {ann['drift']:.1%} since training on "
+        f"{ann['trained_rows']:,} rows"
+    )
 
 
 @index_group.command("check")

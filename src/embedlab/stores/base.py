@@ -92,6 +92,10 @@ class IndexStats:
     created: str = ""
     updated: str = ""
     engine: str = "embedded"
+    #: how a dense query runs: ``{"method": "exact"}`` below the ANN threshold, else
+    #: ``{"method": "ivf", "ann": ...}`` with the ANN file's state
+    #: (:func:`embedlab.stores.ann.describe`); empty where the engine does not say.
+    dense_search: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready record."""

@@ -377,7 +377,20 @@ class EmbeddedIndex(Index):
             model_info=dict(meta["model_info"]),
             created=str(meta.get("created", "")),
             updated=str(meta.get("updated", "")),
+            dense_search=self._dense_search(),
         )
+
+    def _dense_search(self) -> dict[str, Any]:
+        """How a dense query runs now (see :attr:`IndexStats.dense_search`)."""
+        from embedlab.stores.ann import describe
+        from embedlab.stores.dense import ANN_THRESHOLD
+
+        self.generation  # noqa: B018 - refreshes the snapshot
+        snap = self._snapshot()
+        if len(snap.ids) < ANN_THRESHOLD:
+            return {"method": "exact", "ann_threshold": ANN_THRESHOLD}
+        ann = describe(self._folder, snap.generation, snap.ids)
+        return {"method": "ivf", "ann_threshold": ANN_THRESHOLD, "ann": ann}
 
     def documents(self) -> list[dict[str, Any]]:
         """One row per indexed document: path, hash, chunks."""
