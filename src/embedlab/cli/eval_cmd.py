@@ -141,6 +141,14 @@ def make_cmd(
     "--reranker", default=None, help="Cross-encoder name or folder (for the rerank mode)."
 )
 @click.option("--rescore", is_flag=True, help="Rescore compressed first stages with float vectors.")
+@click.option(
+    "--candidates",
+    type=int,
+    default=None,
+    metavar="N",
+    help="With --rescore: the rescoring depth of every --dims/--quantize configuration "
+    "(at least k; default: each stage's own, see 'embedlab search --help').",
+)
 @click.option("--no-cache", is_flag=True, help="Re-embed even when cached vectors exist.")
 @ray_options
 @out_option
@@ -155,6 +163,7 @@ def retrieval_cmd(
     k: int,
     reranker: str | None,
     rescore: bool,
+    candidates: int | None,
     no_cache: bool,
     ray_address: str | None,
     ray_batch: int,
@@ -183,6 +192,7 @@ def retrieval_cmd(
         k=k,
         reranker=reranker,
         rescore=rescore,
+        candidates=candidates,
         cache=not no_cache,
         progress=lambda msg: click.echo(msg, err=True),
     )

@@ -36,7 +36,7 @@ from embedlab.evaluate.metrics import RunMetrics, evaluate_run
 from embedlab.evaluate.timing import timed_calls
 from embedlab.models.base import Encoder
 from embedlab.search.rerank import RERANK_CANDIDATES
-from embedlab.search.retrieve import RetrievalConfig, Retrieved, Retriever
+from embedlab.search.retrieve import RetrievalConfig, Retrieved, Retriever, check_candidates
 from embedlab.stores.dense import DenseIndex
 from embedlab.stores.keyword import BM25Index
 from embedlab.vectors import index_storage_bytes
@@ -277,6 +277,7 @@ def run_grid(
     cache: bool = True,
     latency_sample: int = 10,
     progress: Progress | None = None,
+    candidates: int | None = None,
 ) -> GridResult:
     """Run every configuration of the grid on ``dataset``.
 
@@ -292,6 +293,8 @@ def run_grid(
         default the first stage's own ranking is measured: what the smaller index alone gives.
     :param cache: read and write the embedding cache.
     :param latency_sample: queries embedded one at a time to measure query embedding latency.
+    :param candidates: with ``rescore``: the rescoring depth of every Matryoshka/quantized
+        configuration (at least ``k``; ``None``: the stage's default).
     """
     from embedlab.models import load_model
     from embedlab.search.rerank import resolve_reranker
@@ -301,6 +304,9 @@ def run_grid(
     if k < 1:
         raise InputError(f"k must be at least 1, got {k}.")
     check_grid(modes, dims, quantize, reranker)  # before any model loads
+    staged = [QUANTIZE[q] for q in quantize if QUANTIZE.get(q)]
+    check_candidates(candidates, k, min(dims) if dims else None, staged[0] if staged else None,
+                     rescore)  # fmt: skip
     cutoffs = tuple(sorted({c for c in (ks or (1, 5, k)) if c <= k} | {k}))
     needs_models = any(m != "bm25" for m in modes)
     encoders = [load_model(m) if isinstance(m, str) else m for m in models] if needs_models else []
@@ -341,7 +347,9 @@ def run_grid(
     results = []
     for n, config in enumerate(configs, 1):
         say(f"[{n}/{len(configs)}] {config.label}")
-        raw = _run_config(config, states, bm25, bm25_bytes, scorer, qtexts, texts, k, rescore)
+        raw = _run_config(
+            config, states, bm25, bm25_bytes, scorer, qtexts, texts, k, rescore, candidates
+        )
         ranked = {q: [doc_ids[i] for i in f.ids] for q, f in zip(qids, raw.found, strict=True)}
         scores = {q: f.scores for q, f in zip(qids, raw.found, strict=True)}
         run = {q: {d: float(k - r) for r, d in enumerate(docs)} for q, docs in ranked.items()}
@@ -354,13 +362,18 @@ def run_grid(
     )
 
 
-def grid_retrieval(config: GridConfig, k: int, rescore: bool, full_dims: int) -> RetrievalConfig:
-    """The :class:`RetrievalConfig` a grid configuration runs (``rerank``: dense, reranked)."""
+def grid_retrieval(
+    config: GridConfig, k: int, rescore: bool, full_dims: int, candidates: int | None = None
+) -> RetrievalConfig:
+    """The :class:`RetrievalConfig` a grid configuration runs (``rerank``: dense, reranked);
+    ``candidates`` (the rescoring depth) applies to the rescored Matryoshka/quantized ones."""
     mode = "dense" if config.mode == "rerank" else config.mode
     dims = config.dims if config.dims and config.dims < full_dims else None
+    staged = rescore and (dims is not None or config.quantize is not None)
     return RetrievalConfig(
-        mode, k, dims, config.quantize, rescore, rerank_candidates=max(k, RERANK_CANDIDATES)
-    )
+        mode, k, dims, config.quantize, rescore, rerank_candidates=max(k, RERANK_CANDIDATES),
+        candidates=candidates if staged else None,
+    )  # fmt: skip
 
 
 def _run_config(
@@ -373,6 +386,7 @@ def _run_config(
     texts: list[str],
     k: int,
     rescore: bool,
+    candidates: int | None = None,
 ) -> _Raw:
     """Search every query for one configuration; the caller measures the run."""
     if config.mode == "bm25":
@@ -381,7 +395,7 @@ def _run_config(
         out, ms = _timed(lambda i: retriever.run(qtexts[i]), len(qtexts))
         return _Raw(config, out, None, bm25_bytes, ms, None)
     state = states[str(config.model)]
-    settings = grid_retrieval(config, k, rescore, state.index.dims)
+    settings = grid_retrieval(config, k, rescore, state.index.dims, candidates)
     retriever = Retriever(
         settings,
         dense=state.index,

@@ -134,7 +134,8 @@ def check_candidates(
         )
     if not rescore:
         raise InputError(
-            "The rescoring depth (candidates) was given but rescoring is off: drop one of them."
+            "The rescoring depth (candidates) was given but rescoring is off: turn it on "
+            "(--rescore) or leave the depth out."
         )
     if candidates < k:
         raise InputError(
