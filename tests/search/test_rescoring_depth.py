@@ -227,7 +227,10 @@ def test_search_page_depth_control(
         score = float(re.match(r"score (-?[\d.]+)", trace).group(1))  # type: ignore[union-attr]
         assert score == pytest.approx(ref.cosine[ref.row(chunk_id)], abs=1e-4)
         first = int(re.search(r"dense_first #(\d+)", trace).group(1))  # type: ignore[union-attr]
-        assert 1 <= first <= depth
+        h = ref.hamming[ref.row(chunk_id)]  # its Hamming rank among all rows, ties either way
+        assert (ref.hamming < h).sum() < first <= min(depth, (ref.hamming <= h).sum())
+    dense = [int(re.search(r"dense #(\d+)", t).group(1)) for t in traces]  # type: ignore[union-attr]
+    assert dense == list(range(1, K + 1))
     page.screenshot(path=str(test_output / "search-rescoring-depth.png"), full_page=True)
     # left empty: the stage's default, which covers all 30 rows here
     page.fill("#candidates", "")
