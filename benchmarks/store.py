@@ -10,9 +10,13 @@ model: the vectors are synthetic), then, each in a fresh process with the caches
   200 queries, one thread), recall@10 against exact search;
 - filtered query (``part=3``: 10 % of the rows) vs unfiltered: the first (SQLite selects the
   rows) and the p50 of the repeated ones, and its recall@10 against the exact filtered answer;
+- the writer's step after a commit (``stores.cache.refresh_ann``, as ``index create`` and
+  ``update`` run it): the IVF built, or updated by id once the change is past the delta a
+  reader serves, timed in a fresh process;
 - first query after adding one chunk (a new generation: served from the IVF file plus a
-  delta), after removing 1 % of the chunks, and after adding 6 % (the IVF file updated by
-  id: ``remove_ids``/``add_with_ids``, written again).
+  delta), after removing 1 % of the chunks (then the writer's step), and after adding
+  6 %: while the writer holds the IVF lock (the older file plus the delta), then after
+  its step (the file updated by id: ``remove_ids``/``add_core``, written again).
 
     .venv/bin/python benchmarks/store.py --sizes 100000,1000000
 
@@ -231,6 +235,40 @@ print(json.dumps(out))
 """
 
 
+#: run in a fresh process: what ``index create``/``update`` do after their commit
+#: (``stores.cache.refresh_ann``: build or update the IVF file), timed, with the peak.
+REFRESH = r"""
+import json, sys, time
+t0 = time.perf_counter()
+from embedlab.stores import open_index
+from embedlab.stores.cache import refresh_ann
+how = refresh_ann(open_index(sys.argv[1]))
+peak = [int(l.split()[1]) * 1024 for l in open('/proc/self/status') if l.startswith('VmHWM')][0]
+print(json.dumps({'how': how, 's': time.perf_counter() - t0, 'peak': peak}))
+"""
+
+
+def refresh(name: str, env: dict[str, str]) -> dict[str, Any]:
+    """Run :data:`REFRESH` in a fresh process; its JSON answer."""
+    res = subprocess.run(
+        [sys.executable, "-c", REFRESH, name], env=env, capture_output=True, text=True,
+        timeout=7200,
+    )  # fmt: skip
+    if res.returncode != 0:
+        raise RuntimeError(res.stderr[-3000:])
+    out: dict[str, Any] = json.loads(res.stdout.strip().splitlines()[-1])
+    return out
+
+
+def held_lock(folder: Path) -> Any:
+    """The IVF cache lock, held as a builder holds it (``flock``; released on close)."""
+    import fcntl
+
+    f = open(folder / "ann" / ".lock", "a+")  # noqa: SIM115 - closed by the caller
+    fcntl.flock(f, fcntl.LOCK_EX)
+    return f
+
+
 def probe(name: str, mode: str, queries: Path, env: dict[str, str]) -> dict[str, Any]:
     """Run :data:`PROBE` in a fresh process; its JSON answer."""
     t = time.perf_counter()
@@ -270,10 +308,11 @@ def run(n: int, home: Path) -> None:
     q /= np.linalg.norm(q, axis=1, keepdims=True)
     qpath = home / f"q{n}.npy"
     np.save(qpath, q.astype(np.float32))
-    built = probe(name, "first", qpath, env)
+    made = refresh(name, env)
     print(
-        f"first process ever (builds the IVF file): {built['open_first_query_s']:.2f} s, "
-        f"peak {gb(built['memory']['VmHWM'])}, ann: {ann_state(folder)}"
+        f"the writer's step after the commit (builds the IVF file, as index create does): "
+        f"{made['s']:.1f} s, peak {gb(made['peak'])} (VmHWM: the mapped segments' pages "
+        f"count), ann: {made['how']}"
     )
     cold = probe(name, "full", qpath, env)
     m = cold["memory"]
@@ -320,20 +359,35 @@ def run(n: int, home: Path) -> None:
         f"  the next fresh process: {again['open_first_query_s']:.3f} s, ann: {ann_state(folder)}"
     )
     remove_chunks(name, list(range(1, n // 100 + 1)))
+    after_remove = refresh(name, env)
     removed = probe(name, "first", qpath, env)
     print(
-        f"after removing 1 % ({n // 100:,} chunks): open + first query "
-        f"{removed['open_first_query_s']:.2f} s (open + query {removed['store_s']:.2f} s), "
-        f"ann: {ann_state(folder)}"
+        f"after removing 1 % ({n // 100:,} chunks): the writer's step "
+        f"{after_remove['s']:.2f} s ({after_remove['how']}, peak {gb(after_remove['peak'])}); "
+        f"then open + first query {removed['open_first_query_s']:.2f} s (open + query "
+        f"{removed['store_s']:.3f} s), ann: {ann_state(folder)}"
     )
     grow = max(n * 6 // 100, 1)
     add_chunks(name, synthetic(grow, seed=11, start=n))
-    grown = probe(name, "profile", qpath, env)
+    lock = held_lock(folder)
+    try:
+        busy = probe(name, "first", qpath, env)
+    finally:
+        lock.close()
     print(
-        f"after adding 6 % ({grow:,} chunks, past the delta: the file is updated by id and "
-        f"rewritten): open + first query {grown['open_first_query_s']:.2f} s (open + query "
-        f"{grown['store_s']:.2f} s), peak "
-        f"{gb(grown['memory']['VmHWM'])}, ann: {ann_state(folder)}"
+        f"after adding 6 % ({grow:,} chunks), while the writer still holds the IVF lock: "
+        f"open + first query {busy['open_first_query_s']:.2f} s (open + query "
+        f"{busy['store_s']:.3f} s: the older file plus a {grow + n // 100:,}-row delta), "
+        f"ann: {ann_state(folder)}"
+    )
+    grown_refresh = refresh(name, env)
+    grown = probe(name, "first", qpath, env)
+    print(
+        f"  the writer's step (the file updated by id and rewritten): "
+        f"{grown_refresh['s']:.1f} s ({grown_refresh['how']}, peak "
+        f"{gb(grown_refresh['peak'])}); then open + first query "
+        f"{grown['open_first_query_s']:.2f} s (open + query {grown['store_s']:.3f} s), "
+        f"ann: {ann_state(folder)}"
     )
     shutil.rmtree(folder)
 
