@@ -36,7 +36,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from embedlab.stores.dense import DenseIndex, default_candidates, recall_at_k  # noqa: E402
+from embedlab.stores.dense import DenseIndex  # noqa: E402
+from embedlab.stores.ivf import recall_at_k  # noqa: E402
+from embedlab.stores.quantized import default_candidates  # noqa: E402
 from search import brute, paired, synthetic  # noqa: E402
 
 K = 10

@@ -33,7 +33,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from embedlab.stores.base import FirstStage  # noqa: E402
-from embedlab.stores.dense import DenseIndex, recall_at_k  # noqa: E402
+from embedlab.stores.dense import DenseIndex  # noqa: E402
+from embedlab.stores.ivf import recall_at_k  # noqa: E402
 from search import synthetic  # noqa: E402
 
 WORDS = [f"w{i}" for i in range(5000)]

@@ -25,7 +25,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from embedlab.stores.dense import DenseIndex, recall_at_k
+from embedlab.stores.dense import DenseIndex
+from embedlab.stores.ivf import recall_at_k
 
 
 def synthetic(n: int, d: int, seed: int = 0, clusters: int = 1000) -> tuple[np.ndarray, np.ndarray]:

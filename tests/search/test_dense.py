@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 from embedlab.errors import DimensionMismatchError, InputError
-from embedlab.stores.dense import DenseIndex, from_bfloat16, recall_at_k
+from embedlab.stores.dense import DenseIndex
+from embedlab.stores.ivf import recall_at_k
+from embedlab.stores.quantized import from_bfloat16
 
 
 def _brute(vectors: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
@@ -131,7 +133,8 @@ def test_half_precision_matryoshka_stage_returns_exact_top10() -> None:
 def test_paged_exact_top_k_equals_the_whole_score_matrix() -> None:
     """``exact_top_k`` (the IVF tuning's ground truth, a page of rows at a time) gives the
     same rows as a top-k over the whole score matrix, also over mapped segments."""
-    from embedlab.stores.dense import SegmentRows, exact_top_k
+    from embedlab.stores.ivf import exact_top_k
+    from embedlab.stores.segment_rows import SegmentRows
 
     rng = np.random.default_rng(3)
     x = rng.standard_normal((1000, 16)).astype(np.float32)

@@ -22,9 +22,10 @@ from benchmarks.store import add_chunks, make_index, remove_chunks
 
 from embedlab.stores import drop_index, open_index
 from embedlab.stores.base import FirstStage
-from embedlab.stores.dense import DenseIndex, SegmentRows
+from embedlab.stores.dense import DenseIndex
 from embedlab.stores.filters import And, Eq, In, Or
 from embedlab.stores.local import local_queries
+from embedlab.stores.segment_rows import SegmentRows
 
 D = 32
 CENTRES = np.random.default_rng(5).standard_normal((40, D)).astype(np.float32)

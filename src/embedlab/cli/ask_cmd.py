@@ -12,7 +12,7 @@ from embedlab.cli.common import echo_json, json_option
 from embedlab.errors import ChatStreamError, InputError, UnknownModelError
 from embedlab.search.pipeline import MODES
 from embedlab.search.retrieve import check_candidates
-from embedlab.stores.dense import QUANTIZATIONS
+from embedlab.stores.quantized import QUANTIZATIONS
 
 
 @click.command("ask")

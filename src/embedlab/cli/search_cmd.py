@@ -9,7 +9,7 @@ from embedlab.cli.common import echo_json, json_option
 from embedlab.search.explain import format_explain, format_hits
 from embedlab.search.pipeline import MODES, check_options, search
 from embedlab.search.rerank import RERANK_CANDIDATES
-from embedlab.stores.dense import QUANTIZATIONS
+from embedlab.stores.quantized import QUANTIZATIONS
 
 
 @click.command("search")

@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from embedlab.stores.dense import DenseIndex, recall_at_k
+from embedlab.stores.dense import DenseIndex
+from embedlab.stores.ivf import recall_at_k
 from embedlab.vectors import first_stage_bytes
 
 #: Matryoshka cuts tried besides the full width (those below the model's dims).

@@ -34,8 +34,8 @@ from embedlab.search.retrieve import (
     rescore_depth,
 )
 from embedlab.stores.base import Chunk, Index
-from embedlab.stores.dense import QUANTIZATIONS
 from embedlab.stores.filters import filter_pairs, matching_rows, parse_filter
+from embedlab.stores.quantized import QUANTIZATIONS
 
 #: every stage a hit can be traced through, in pipeline order.
 STAGES: tuple[str, ...] = ("bm25", "dense_first", "dense", "fused", "reranked")

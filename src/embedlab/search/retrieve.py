@@ -44,9 +44,9 @@ from embedlab.errors import BM25UnavailableError, InputError
 from embedlab.search.fusion import RRF_K, rrf
 from embedlab.search.rerank import RERANK_CANDIDATES, rerank
 from embedlab.stores.base import Candidates, FirstStage, QueryIndex
-from embedlab.stores.dense import default_candidates
 from embedlab.stores.filters import Filter
 from embedlab.stores.local import LazyDense, LazyKeyword, LocalQueries
+from embedlab.stores.quantized import default_candidates
 
 #: mode -> the first-stage retrievers it runs.
 MODES: dict[str, tuple[str, ...]] = {

@@ -48,13 +48,8 @@ from typing import Any
 
 import numpy as np
 
-from embedlab.stores.dense import (
-    ANN_TARGET_RECALL,
-    add_pages,
-    take_rows,
-    train_ivf,
-    tune_nprobe,
-)
+from embedlab.stores.ivf import ANN_TARGET_RECALL, add_pages, train_ivf, tune_nprobe
+from embedlab.stores.segment_rows import take_rows
 
 #: relative rise of the mean distance to the nearest centroid that triggers retraining.
 DRIFT_LIMIT = 0.25

@@ -11,20 +11,12 @@ Everything works on plain arrays, so it is usable without a store:
 Row positions (0..n-1) are returned; callers map them to chunk ids.
 
 - exact: one matrix-vector product and ``np.argpartition`` (no full sort).
-- ann: a FAISS ``IndexIVFFlat`` (inner product on unit vectors = cosine). ``nprobe`` is
-  tuned when the index is built so that recall@10 against exact search on a sample of
-  perturbed stored vectors is at least :data:`ANN_TARGET_RECALL`.
-  IVF rather than HNSW: on 100,000 x 384 it builds in ~5 s where HNSW (M=32) took ~80 s on
-  the same 2 cores, and its recall is tuned with one number.
-- Matryoshka: the first ``dims`` components, renormalised and stored as bfloat16 (a numba
-  kernel widens them to float32 while scanning; float32 numpy without numba), find
-  ``candidates`` rows; the full float32 vectors rescore them.
-- int8: :func:`embedlab.vectors.to_int8` codes (per-dimension calibrated ranges, d bytes a
-  vector) are scanned by a small numba kernel against the query scaled by the step sizes;
-  the first-stage score equals the dot product with :func:`embedlab.vectors.from_int8`
-  exactly; then float rescoring.
-- binary: :func:`embedlab.vectors.to_binary` bits in a FAISS ``IndexBinaryFlat`` (Hamming
-  distance), then float rescoring.
+- ann: a FAISS ``IndexIVFFlat`` with a tuned ``nprobe``, built by
+  :mod:`embedlab.stores.ivf` (which says how and why IVF).
+- Matryoshka, int8, binary: a cheap first stage (a :data:`FIRST_STAGES` method) finds
+  ``candidates`` rows, which the full float32 vectors rescore; how each stage scans, and
+  its kernels, are in :mod:`embedlab.stores.quantized`.
+- rows spread over memory-mapped segments: :mod:`embedlab.stores.segment_rows`.
 """
 
 from __future__ import annotations
@@ -39,6 +31,16 @@ from typing import Any
 import numpy as np
 
 from embedlab.errors import DimensionMismatchError, InputError
+from embedlab.stores.ivf import build_ivf
+from embedlab.stores.quantized import (
+    QUANTIZATIONS,
+    bf16_dot_kernel,
+    default_candidates,
+    int8_dot,
+    pad_to_bytes,
+    prefix_rows,
+)
+from embedlab.stores.segment_rows import SegmentRows, scores_of, take_rows
 from embedlab.vectors import (
     Int8Calibration,
     first_stage_bytes,
@@ -54,10 +56,6 @@ from embedlab.vectors import (
 #: fast enough that an approximate answer and a build step buy nothing; at 50,000 it takes
 #: ~11 ms and at 100,000 ~21 ms (wall time) while IVF answers in well under 1 ms.
 ANN_THRESHOLD = 50_000
-#: recall@10 against exact search that ``nprobe`` is tuned to reach.
-ANN_TARGET_RECALL = 0.96
-#: first-stage precisions that are rescored with float vectors.
-QUANTIZATIONS = ("int8", "binary")
 
 
 @dataclass(frozen=True)
@@ -170,7 +168,8 @@ class DenseIndex:
         return DenseHits(ids, scores, "exact")
 
     def ann(self, query: np.ndarray, k: int = 10, rows: np.ndarray | None = None) -> DenseHits:
-        """FAISS IVF search with ``nprobe`` tuned to :data:`ANN_TARGET_RECALL`.
+        """FAISS IVF search with ``nprobe`` tuned to
+        :data:`~embedlab.stores.ivf.ANN_TARGET_RECALL`.
 
         :param rows: only these row positions (ascending) may be returned: FAISS skips the
             others while it scans (an ``IDSelectorBitmap`` over the labels), with ``nprobe``
@@ -413,334 +412,3 @@ def _temporary(path: Path) -> Iterator[Path]:
         yield tmp
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def default_candidates(k: int, quantize: str | None, dims: int | None, full: int) -> int:
-    """How many first-stage rows to rescore: more for coarser first stages.
-
-    At least 100; else 4 k for int8 (sentence-transformers' default rescore multiplier),
-    20 k for binary, and 4 k x (full dims / dims) for a Matryoshka cut. ``benchmarks/search.py``
-    and ``tests/search`` check recall@10 against exact float search with these;
-    ``benchmarks/rescoring_depth.py`` measured binary at 10 k keeping 0.934 of the true top 10
-    on 20,000 real MiniLM tweet vectors, 20 k 0.975 (+0.07 ms a query). Binary codes need a
-    depth that grows with the rows (0.553 at 20 k on 1M clustered vectors, 0.999 at 100 k):
-    pass ``candidates`` there.
-    """
-    base = {None: 4.0, "int8": 4.0, "binary": 20.0}[quantize]
-    if dims is not None and dims < full:
-        base *= full / dims
-    return max(int(base * k), 100)
-
-
-def to_bfloat16(x: np.ndarray) -> np.ndarray:
-    """``x`` rounded (to nearest even) to bfloat16, as the raw ``uint16`` bit patterns."""
-    u = np.ascontiguousarray(x, dtype=np.float32).view(np.uint32)
-    return ((u + 0x7FFF + ((u >> 16) & 1)) >> 16).astype(np.uint16)
-
-
-def from_bfloat16(bits: np.ndarray) -> np.ndarray:
-    """float32 values of bfloat16 bit patterns from :func:`to_bfloat16`."""
-    return (bits.astype(np.uint32) << 16).view(np.float32)
-
-
-_BF16: list[Callable[[np.ndarray, np.ndarray], np.ndarray] | None] = []
-
-
-def bf16_dot_kernel() -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:
-    """A numba ``bits @ query`` for bfloat16 bit patterns (n, d) and a float32 query (d,),
-    widening each value to float32 in registers; ``None`` when numba is missing.
-
-    Faster than torch here: on 100,000 x 128, one thread, with the cache flushed by a full
-    scan between queries, 0.95 ms against 2.1 ms for torch 2.13's bfloat16
-    ``F.linear`` (float16 was slower still) and 2.1 ms for float32 numpy.
-    """
-    if not _BF16:
-        try:
-            from numba import njit
-        except ImportError:  # pragma: no cover - numba comes with umap-learn
-            _BF16.append(None)
-            return None
-
-        @njit(cache=True, fastmath=True, boundscheck=False)  # type: ignore[untyped-decorator]
-        def kernel(bits: np.ndarray, query: np.ndarray) -> np.ndarray:  # pragma: no cover
-            n, d = bits.shape
-            out = np.empty(n, np.float32)
-            buf = np.empty(d, np.uint32)
-            wide = buf.view(np.float32)
-            for i in range(n):
-                for j in range(d):
-                    buf[j] = np.uint32(bits[i, j]) << 16
-                acc = np.float32(0.0)
-                for j in range(d):
-                    acc += wide[j] * query[j]
-                out[i] = acc
-            return out
-
-        _BF16.append(kernel)
-    return _BF16[0]
-
-
-def pad_to_bytes(x: np.ndarray) -> np.ndarray:
-    """Pad the last axis with zeros up to a multiple of 8 (one packed byte)."""
-    extra = (-x.shape[-1]) % 8
-    return np.pad(x, ((0, 0), (0, extra))) if extra else x
-
-
-def _int8_dot_numpy(codes: np.ndarray, query: np.ndarray) -> np.ndarray:
-    return (codes.astype(np.float32) @ query).astype(np.float32)
-
-
-def _int8_dot_kernel() -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """A numba loop over the int8 rows (vectorised by LLVM); numpy when numba is missing."""
-    try:
-        from numba import njit
-    except ImportError:  # pragma: no cover - numba comes with umap-learn
-        return _int8_dot_numpy
-
-    @njit(cache=True, fastmath=True, boundscheck=False)  # type: ignore[untyped-decorator]
-    def kernel(codes: np.ndarray, query: np.ndarray) -> np.ndarray:  # pragma: no cover
-        n, d = codes.shape
-        out = np.empty(n, np.float32)
-        for i in range(n):
-            acc = np.float32(0.0)
-            for j in range(d):
-                acc += np.float32(codes[i, j]) * query[j]
-            out[i] = acc
-        return out
-
-    return kernel  # type: ignore[no-any-return]
-
-
-_KERNEL: list[Callable[[np.ndarray, np.ndarray], np.ndarray]] = []
-
-
-def int8_dot(codes: np.ndarray, query: np.ndarray) -> np.ndarray:
-    """``codes @ query`` for int8 ``codes`` (n, d) and a float32 ``query`` (d,), without
-    converting the codes to float first (4x less memory read than a float scan)."""
-    if not _KERNEL:
-        _KERNEL.append(_int8_dot_kernel())
-    return _KERNEL[0](codes, np.ascontiguousarray(query, dtype=np.float32))
-
-
-def build_ivf(
-    vectors: Any, target_recall: float = ANN_TARGET_RECALL, ids: np.ndarray | None = None
-) -> Any:
-    """A FAISS ``IndexIVFFlat`` (inner product) with ``nprobe`` tuned to ``target_recall``.
-
-    ``vectors`` (an array or :class:`SegmentRows`) are added page by page, labelled by
-    ``ids`` when given (``add_with_ids``: the index can later be updated by id) or by row
-    position; no whole copy is made beyond the one FAISS keeps in its lists.
-    """
-    index = train_ivf(vectors)
-    add_pages(index, vectors, ids)
-    index.nprobe = tune_nprobe(index, vectors, target_recall, ids=ids)
-    return index
-
-
-def ivf_lists(n: int) -> int:
-    """How many inverted lists an IVF over ``n`` rows gets: ``4 sqrt(n)`` (FAISS'
-    guideline, 4 to 16 sqrt(n)), at most ``n / 39`` (FAISS wants 39 training points a
-    list).
-
-    Fewer lists make the build cheaper but, on clustered data, cost far more at query
-    time: on ``benchmarks/store.py``'s 100,000 rows (2,000 clusters), 1,264 lists need
-    nprobe 1 for recall 0.96 (0.050 ms a query), 632 need 16 (0.197 ms), 316 need 64
-    (0.865 ms).
-    """
-    return int(max(1, min(4 * np.sqrt(n), n // 39)))
-
-
-#: k-means passes when training the IVF: FAISS' default is 25; 10 leave the tuned nprobe
-#: where it was (1 at 100,000 rows, recall 0.96) and cut the training 2.5x where the
-#: passes dominate (at 5M x 384, 8,944 lists over 357,760 samples: 29 s a pass on 2 cores).
-IVF_TRAIN_PASSES = 10
-
-
-def train_ivf(vectors: Any) -> Any:
-    """An empty ``IndexIVFFlat`` (:func:`ivf_lists` lists) trained on a sample of
-    ``vectors`` (40 rows a list, :data:`IVF_TRAIN_PASSES` k-means passes)."""
-    import faiss
-
-    n, d = vectors.shape
-    nlist = ivf_lists(n)
-    quantizer = faiss.IndexFlatIP(d)
-    index = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_INNER_PRODUCT)
-    rng = np.random.default_rng(0)
-    sample = np.sort(rng.choice(n, size=min(n, 40 * nlist), replace=False))
-    index.cp.min_points_per_centroid = 1
-    index.cp.niter = IVF_TRAIN_PASSES
-    index.train(np.ascontiguousarray(take_rows(vectors, sample)))
-    return index
-
-
-def add_pages(index: Any, vectors: Any, ids: np.ndarray | None, page: int = 65536) -> None:
-    """``index.add`` (or ``add_with_ids`` with ``ids``) in pages of ``page`` rows."""
-    n = vectors.shape[0]
-    for start in range(0, n, page):
-        stop = min(start + page, n)
-        block = np.ascontiguousarray(take_rows(vectors, np.arange(start, stop)))
-        if ids is None:
-            index.add(block)
-        else:
-            index.add_with_ids(block, np.ascontiguousarray(ids[start:stop], dtype=np.int64))
-
-
-def tune_nprobe(
-    index: Any,
-    vectors: Any,
-    target_recall: float,
-    n_queries: int = 200,
-    ids: np.ndarray | None = None,
-) -> int:
-    """The smallest power-of-two ``nprobe`` whose recall@10 reaches ``target_recall``.
-
-    Queries are stored vectors with Gaussian noise (so they are not their own top-1 only).
-    """
-    n, d = vectors.shape
-    rng = np.random.default_rng(1)
-    sample = take_rows(vectors, rng.choice(n, size=min(n, n_queries), replace=False))
-    noise = rng.standard_normal(sample.shape).astype(np.float32) * (0.5 / np.sqrt(d))
-    queries = normalize(sample + noise)
-    k = min(10, n)
-    truth = exact_top_k(vectors, queries, k)
-    if ids is not None:  # the index holds these labels: compare labels with labels
-        truth = ids[truth]
-    nprobe = 1
-    while nprobe < index.nlist:
-        index.nprobe = nprobe
-        _, ids = index.search(queries, k)
-        if recall_at_k(ids, truth) >= target_recall:
-            return nprobe
-        nprobe *= 2
-    return int(index.nlist)
-
-
-def exact_top_k(vectors: Any, queries: np.ndarray, k: int, page: int = 65536) -> np.ndarray:
-    """Row positions of the ``k`` best rows for each query by exact inner product, scanned
-    ``page`` rows at a time (the score matrix of many queries against every row is never
-    held: 200 queries x 5M rows would be 4 GB)."""
-    n = vectors.shape[0]
-    best_ids = np.empty((len(queries), 0), dtype=np.int64)
-    best = np.empty((len(queries), 0), dtype=np.float32)
-    for start in range(0, n, page):
-        stop = min(start + page, n)
-        block = take_rows(vectors, np.arange(start, stop))
-        ids, scores = top_k_rows(queries @ block.T, k)
-        best_ids = np.hstack([best_ids, ids + start])
-        best = np.hstack([best, scores])
-        order, best = top_k_rows(best, k)
-        best_ids = np.take_along_axis(best_ids, order, axis=1)
-    return best_ids
-
-
-def recall_at_k(found: np.ndarray, truth: np.ndarray) -> float:
-    """Mean share of each row of ``truth`` that appears in the same row of ``found``."""
-    hits = [
-        len(set(f.tolist()) & set(t.tolist())) / max(len(t), 1)
-        for f, t in zip(found, truth, strict=True)
-    ]
-    return float(np.mean(hits)) if hits else 0.0
-
-
-class SegmentRows:
-    """Rows spread over several memory-mapped segments, read in place (never copied whole).
-
-    Row ``i`` is row ``row_of[i]`` of ``blocks[block_of[i]]``. Every block is a unit-length
-    float32 matrix (a segment as stored). :func:`scores_of` multiplies each block with the
-    queries where it lies and scatters the scores into row order; :func:`take_rows` gathers
-    only the rows asked for.
-    """
-
-    def __init__(self, blocks: list[np.ndarray], block_of: np.ndarray, row_of: np.ndarray):
-        self.blocks = blocks
-        self.block_of = np.asarray(block_of, dtype=np.int64)
-        self.row_of = np.asarray(row_of, dtype=np.int64)
-        dims = int(blocks[0].shape[1]) if blocks else 0
-        self.shape = (len(self.row_of), dims)
-        self.dtype = np.dtype(np.float32)
-        #: per block: (row positions reading it, its rows they read, whether that is
-        #: every row of the block in order, the positions as a slice when contiguous)
-        self._parts: list[tuple[np.ndarray, np.ndarray, bool, slice | None]] = []
-        for b, block in enumerate(blocks):
-            where = np.flatnonzero(self.block_of == b)
-            rows = self.row_of[where]
-            whole = len(rows) == len(block) and bool(np.array_equal(rows, np.arange(len(block))))
-            span = None
-            if len(where) and where[-1] - where[0] + 1 == len(where):
-                span = slice(int(where[0]), int(where[-1]) + 1)
-            self._parts.append((where, rows, whole, span))
-
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    @property
-    def nbytes(self) -> int:
-        return int(sum(b.nbytes for b in self.blocks))
-
-    def scores(self, q: np.ndarray) -> np.ndarray:
-        """``(m, n)`` dot products of the queries ``q`` ``(m, d)`` with every row."""
-        out = np.empty((len(q), self.shape[0]), dtype=np.float32)
-        for block, (where, rows, whole, span) in zip(self.blocks, self._parts, strict=True):
-            if not len(where):
-                continue
-            if whole:
-                part = q @ block.T
-            elif len(rows) > len(block) // 2:  # mostly live: scan it all, keep the live rows
-                part = (q @ block.T)[:, rows]
-            else:
-                part = q @ block[rows].T
-            out[:, span if span is not None else where] = part
-        return out
-
-    def take(self, rows: np.ndarray) -> np.ndarray:
-        """The rows at positions ``rows`` (a new array of ``len(rows)`` rows)."""
-        rows = np.asarray(rows, dtype=np.int64)
-        out = np.empty((len(rows), self.shape[1]), dtype=np.float32)
-        blocks, inner = self.block_of[rows], self.row_of[rows]
-        for b in np.unique(blocks):
-            sel = np.flatnonzero(blocks == b)
-            out[sel] = self.blocks[int(b)][inner[sel]]
-        return out
-
-    def astype(self, dtype: Any) -> np.ndarray:
-        """All rows as a new array of ``dtype`` (a whole copy, for callers that want one)."""
-        return self.array().astype(dtype)
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        out = self.array()
-        return out if dtype is None else out.astype(dtype)
-
-    def array(self) -> np.ndarray:
-        """All rows as one array: the block itself when one block holds them all in order
-        (no copy), else a gathered copy."""
-        if len(self.blocks) == 1 and self._parts[0][2] and self._parts[0][3] is not None:
-            return self.blocks[0]
-        out = self.take(np.arange(self.shape[0]))
-        out.flags.writeable = False
-        return out
-
-
-def scores_of(vectors: Any, q: np.ndarray) -> np.ndarray:
-    """``q @ vectors.T`` for an array or :class:`SegmentRows`."""
-    if isinstance(vectors, SegmentRows):
-        return vectors.scores(q)
-    return q @ vectors.T  # type: ignore[no-any-return]
-
-
-def take_rows(vectors: Any, rows: np.ndarray) -> np.ndarray:
-    """``vectors[rows]`` for an array or :class:`SegmentRows`."""
-    if isinstance(vectors, SegmentRows):
-        return vectors.take(rows)
-    return np.asarray(vectors[rows])
-
-
-def prefix_rows(vectors: Any, d: int, bfloat16: bool = False, page: int = 65536) -> np.ndarray:
-    """The first ``d`` components of every row renormalised (float32, or bfloat16 bit
-    patterns), computed page by page (no float copy of the whole matrix on the way)."""
-    n = vectors.shape[0]
-    out = np.empty((n, d), dtype=np.uint16 if bfloat16 else np.float32)
-    for start in range(0, n, page):
-        stop = min(start + page, n)
-        block = normalize(take_rows(vectors, np.arange(start, stop))[:, :d])
-        out[start:stop] = to_bfloat16(block) if bfloat16 else block
-    return out

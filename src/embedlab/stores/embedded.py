@@ -48,7 +48,7 @@ from embedlab.stores.db import (
     damaged,
     read_meta,
 )
-from embedlab.stores.dense import SegmentRows
+from embedlab.stores.segment_rows import SegmentRows
 from embedlab.stores.snapshot import (
     SNAPSHOT_CACHE,
     UNIT_SUFFIX,

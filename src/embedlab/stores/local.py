@@ -24,9 +24,10 @@ import numpy as np
 
 from embedlab.bounded import BoundedCache
 from embedlab.stores.base import Candidates, FirstStage, Index
-from embedlab.stores.dense import DenseIndex, scores_of
+from embedlab.stores.dense import DenseIndex
 from embedlab.stores.filters import Filter, matching_rows
 from embedlab.stores.keyword import KeywordSearch
+from embedlab.stores.segment_rows import scores_of
 
 #: the dense index, or a function of no arguments that makes it when first needed.
 LazyDense = DenseIndex | Callable[[], DenseIndex]
@@ -148,7 +149,7 @@ class LocalQueries:
             if hit is not None:
                 self._subsets.move_to_end(filter)
                 return hit
-        from embedlab.stores.dense import take_rows
+        from embedlab.stores.segment_rows import take_rows
 
         base = self.dense_index()
         sub = DenseIndex(take_rows(base.vectors, rows), ann_threshold=len(rows) + 1)

@@ -390,7 +390,8 @@ class MilvusIndex(Index):
         stage: FirstStage | None = None,
     ) -> Candidates:
         """The dense first stages, run in Milvus (see :meth:`Index.search`)."""
-        from embedlab.stores.dense import FIRST_STAGES, default_candidates
+        from embedlab.stores.dense import FIRST_STAGES
+        from embedlab.stores.quantized import default_candidates
 
         stage = stage or FirstStage()
         q = unit(query_vectors)

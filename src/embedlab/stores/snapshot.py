@@ -26,7 +26,7 @@ import numpy as np
 
 from embedlab.bounded import BoundedCache
 from embedlab.stores.db import DB_NAME, SEGMENTS, damaged
-from embedlab.stores.dense import SegmentRows
+from embedlab.stores.segment_rows import SegmentRows
 from embedlab.vectors import normalize
 
 #: a segment file whose name ends so holds unit-length rows (see ``writer.write_segment``).
