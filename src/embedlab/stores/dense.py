@@ -56,6 +56,8 @@ from embedlab.vectors import (
 #: fast enough that an approximate answer and a build step buy nothing; at 50,000 it takes
 #: ~11 ms and at 100,000 ~21 ms (wall time) while IVF answers in well under 1 ms.
 ANN_THRESHOLD = 50_000
+#: filters whose FAISS id selector (a bitmap over the labels) an index keeps.
+SELECTORS_KEPT = 8
 
 
 @dataclass(frozen=True)
@@ -194,9 +196,10 @@ class DenseIndex:
             share = max(len(rows) / max(self.n, 1), 1e-9)
             nprobe = int(min(index.nlist, nprobe * min(16, int(np.ceil(1 / share)))))
         if removed is not None and len(removed):
-            batch = faiss.IDSelectorBatch(removed)
-            gone = faiss.IDSelectorNot(batch)
-            keep += [batch, gone]
+            if "ann_gone" not in self._cache:  # made once: the delta is this generation's
+                batch = faiss.IDSelectorBatch(removed)
+                self._cache["ann_gone"] = (batch, faiss.IDSelectorNot(batch))
+            gone = self._cache["ann_gone"][1]
             selector = gone if selector is None else faiss.IDSelectorAnd(selector, gone)
             keep.append(selector)
         if selector is None:
@@ -225,15 +228,24 @@ class DenseIndex:
 
     def _selector(self, rows: np.ndarray) -> tuple[Any, np.ndarray]:
         """An ``IDSelectorBitmap`` admitting the labels of ``rows`` (and the bitmap, which
-        must outlive it)."""
+        must outlive it); the last :data:`SELECTORS_KEPT` are kept by the identity of
+        ``rows`` (a filter's rows are kept per generation by the caller, so its repeated
+        queries reuse the bitmap: at 5M rows making it took longer than the search)."""
         import faiss
 
+        kept: list[tuple[np.ndarray, Any, np.ndarray]] = self._cache.setdefault("selectors", [])
+        for entry in kept:
+            if entry[0] is rows:
+                return entry[1], entry[2]
         labels = rows if self.ann_ids is None else self.ann_ids[rows]
         size = int(labels.max()) + 1 if len(labels) else 1
         mask = np.zeros(size, dtype=bool)
         mask[labels] = True
         bits = np.packbits(mask, bitorder="little")  # FAISS takes the length in bytes
-        return faiss.IDSelectorBitmap(len(bits), faiss.swig_ptr(bits)), bits
+        selector = faiss.IDSelectorBitmap(len(bits), faiss.swig_ptr(bits))
+        kept.append((rows, selector, bits))
+        del kept[:-SELECTORS_KEPT]
+        return selector, bits
 
     def _rows_of(self, labels: np.ndarray) -> np.ndarray:
         """Row positions of ANN labels (-1, a slot FAISS could not fill, stays -1). The
