@@ -377,7 +377,7 @@ def run(n: int, home: Path) -> None:
     print(
         f"after adding 6 % ({grow:,} chunks), while the writer still holds the IVF lock: "
         f"open + first query {busy['open_first_query_s']:.2f} s (open + query "
-        f"{busy['store_s']:.3f} s: the older file plus a {grow + n // 100:,}-row delta), "
+        f"{busy['store_s']:.3f} s: the older file plus a {grow:,}-row delta), "
         f"ann: {ann_state(folder)}"
     )
     grown_refresh = refresh(name, env)
