@@ -125,6 +125,22 @@ def _generation(name: str) -> int:
         return -1
 
 
+def _files(base: Path, below: int) -> list[int]:
+    """Generations with an IVF file under ``base`` older than ``below``, newest first."""
+    if not base.is_dir():
+        return []
+    found = {_generation(p.name) for p in base.glob("gen-*.faiss")}
+    return sorted((g for g in found if 0 <= g < below), reverse=True)
+
+
+def _diff(old: np.ndarray, new: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ids removed from ``old`` and added in ``new`` (both ascending, unique)."""
+    return (
+        np.setdiff1d(old, new, assume_unique=True),
+        np.setdiff1d(new, old, assume_unique=True),
+    )
+
+
 def load(base: Path, generation: int, ids: np.ndarray | None, mmap: bool) -> Ann | None:
     """The ANN file of ``generation`` if it reads and holds exactly ``ids`` (any ids when
     ``None``); ``None`` otherwise (missing, half written, stale)."""
@@ -226,8 +242,7 @@ def update(ann: Ann, old_ids: np.ndarray, rows: Any, ids: np.ndarray) -> tuple[A
     out, new ones added with their vectors; returns it and the counts removed, added."""
     import faiss
 
-    removed = np.setdiff1d(old_ids, ids, assume_unique=True)
-    added = np.setdiff1d(ids, old_ids, assume_unique=True)
+    removed, added = _diff(old_ids, ids)
     if len(removed):
         ann.index.remove_ids(faiss.IDSelectorBatch(removed))
     state = ann.state
@@ -345,17 +360,13 @@ def _make(base: Path, generation: int, ids: np.ndarray, rows: Any, locked: bool)
 def _delta(base: Path, generation: int, ids: np.ndarray, limit: float | None = None) -> Ann | None:
     """The newest older file, mapped, with the delta to ``ids`` when it is at most
     ``limit`` rows (default: :data:`DELTA_ROWS` and :data:`DELTA_SHARE` of the rows)."""
-    if not base.is_dir():
-        return None
     if limit is None:
         limit = min(DELTA_ROWS, DELTA_SHARE * len(ids))
-    gens = sorted({_generation(p.name) for p in base.glob("gen-*.faiss")}, reverse=True)
-    for g in (g for g in gens if 0 <= g < generation):
+    for g in _files(base, generation):
         old_ids = _held(base, g)
         if old_ids is None:
             continue
-        removed = np.setdiff1d(old_ids, ids, assume_unique=True)
-        added = np.setdiff1d(ids, old_ids, assume_unique=True)
+        removed, added = _diff(old_ids, ids)
         if len(added) + len(removed) > limit:
             return None
         found = load(base, g, old_ids, mmap=True)
@@ -374,26 +385,12 @@ def describe(folder: Path, generation: int, ids: np.ndarray) -> dict[str, Any]:
     and the drift (see :class:`AnnState`), its size; ``{"file": None}`` when there is none.
     """
     base = folder / "ann"
-    gens = (
-        sorted(
-            (
-                g
-                for g in {_generation(p.name) for p in base.glob("gen-*.faiss")}
-                if 0 <= g <= generation
-            ),
-            reverse=True,
-        )
-        if base.is_dir()
-        else []
-    )
-    for g in gens:
+    for g in _files(base, generation + 1):
         held = _held(base, g)
         found = load(base, g, held, mmap=True) if held is not None else None
         if found is None or held is None:
             continue
-        delta = len(np.setdiff1d(held, ids, assume_unique=True)) + len(
-            np.setdiff1d(ids, held, assume_unique=True)
-        )
+        delta = sum(map(len, _diff(held, ids)))
         state = found.state
         return {
             "file": f"gen-{g}.faiss",
@@ -411,18 +408,7 @@ def describe(folder: Path, generation: int, ids: np.ndarray) -> dict[str, Any]:
 
 
 def _updated_or_built(base: Path, generation: int, ids: np.ndarray, rows: Any) -> Ann:
-    older = (
-        sorted(
-            (
-                g
-                for g in {_generation(p.name) for p in base.glob("gen-*.faiss")}
-                if 0 <= g < generation
-            ),
-            reverse=True,
-        )
-        if base.is_dir()
-        else []
-    )
+    older = _files(base, generation)
     for g in older:
         old_ids = _held(base, g)
         prior = load(base, g, old_ids, mmap=False) if old_ids is not None else None
