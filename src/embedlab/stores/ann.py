@@ -300,12 +300,9 @@ def open_ann(folder: Path, generation: int, ids: np.ndarray, rows: Any) -> Ann:
     large delta only costs its scan). With no older file to serve it waits for the build.
     """
     base = folder / "ann"
-    found = load(base, generation, ids, mmap=True)
+    found = _on_disk(base, generation, ids)
     if found is not None:
         return found
-    delta = _delta(base, generation, ids)
-    if delta is not None:
-        return delta
     with cache_lock(base, wait=False) as free:
         if free is None:
             busy = _delta(base, generation, ids, limit=len(ids))
@@ -328,16 +325,19 @@ def refresh(
     commit: the update is paid by the command that changed the index, not by the first
     query after it). ``announce`` is told when the file is about to be built or updated."""
     base = folder / "ann"
-    found = load(base, generation, ids, mmap=True)
+    found = _on_disk(base, generation, ids)
     if found is not None:
         return found
-    delta = _delta(base, generation, ids)
-    if delta is not None:
-        return delta
     if announce is not None:
         announce(f"ANN index (FAISS IVF): bringing it up to date for {len(ids):,} chunks")
     with cache_lock(base) as locked:
         return _make(base, generation, ids, rows, bool(locked))
+
+
+def _on_disk(base: Path, generation: int, ids: np.ndarray) -> Ann | None:
+    """The file of ``generation``, or an older one with a delta small enough to serve."""
+    found = load(base, generation, ids, mmap=True)
+    return found if found is not None else _delta(base, generation, ids)
 
 
 def _make(base: Path, generation: int, ids: np.ndarray, rows: Any, locked: bool) -> Ann:
