@@ -18,7 +18,7 @@ Each query runs alone on one thread (numpy, FAISS, numba), each method timed alt
 with numpy brute force on the same query (``search.paired``); ratios use the thread's CPU
 time (the machine is shared). ``x brute`` is the speed-up in queries/s over brute force;
 ``recall`` is recall@10 against the brute-force top 10. ``default`` is
-:func:`embedlab.stores.dense.default_candidates`.
+:func:`embedlab.stores.quantized.default_candidates`.
 """
 
 from __future__ import annotations

@@ -205,7 +205,7 @@ def search(
     :param rescore: ``False`` keeps a Matryoshka/quantized first stage's own ranking and
         scores instead of rescoring its candidates with the float vectors.
     :param candidates: the rescoring depth of a Matryoshka/quantized first stage (at least
-        ``k``; ``None``: :func:`embedlab.stores.dense.default_candidates`). The depth used is
+        ``k``; ``None``: :func:`embedlab.stores.quantized.default_candidates`). The depth used is
         ``settings["rescore_depth"]`` (``None`` when nothing was rescored).
     """
     started = time.perf_counter()

@@ -27,7 +27,7 @@ Depths: each retriever returns ``k`` candidates; ``hybrid_depth`` each in hybrid
 ``rerank_candidates`` are rescored. With ``rescore=False`` a Matryoshka or quantized first
 stage is not rescored: its own ranking and scores are the dense result (what the smaller
 index alone gives, the grid's default measure). A rescored first stage passes ``candidates``
-rows (the rescoring depth; ``None``: :func:`~embedlab.stores.dense.default_candidates`) to the
+rows (the rescoring depth; ``None``: :func:`~embedlab.stores.quantized.default_candidates`) to the
 float vectors; :func:`rescore_depth` says how many it passed.
 """
 
@@ -74,7 +74,7 @@ class RetrievalConfig:
     :param weights: RRF weights for (bm25, dense).
     :param exact: force exact (``True``) or ANN (``False``) dense search; ``None``: by size.
     :param candidates: the rescoring depth: first-stage rows rescored with the float vectors
-        (at least ``k``; ``None``: :func:`~embedlab.stores.dense.default_candidates`).
+        (at least ``k``; ``None``: :func:`~embedlab.stores.quantized.default_candidates`).
     """
 
     mode: str = "dense"
@@ -150,7 +150,7 @@ def rescore_depth(config: RetrievalConfig, reranking: bool, rows: int, dims: int
     ``None`` when nothing is rescored (float first stage, or ``rescore=False``).
 
     The first stage returns the dense depth (``k``, more when hybrid or reranking) from
-    ``candidates`` rows, or :func:`~embedlab.stores.dense.default_candidates` of that depth:
+    ``candidates`` rows, or :func:`~embedlab.stores.quantized.default_candidates` of that depth:
     never fewer than the depth, never more than the rows.
     """
     cut = config.dims is not None and config.dims < dims

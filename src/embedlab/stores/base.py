@@ -112,7 +112,7 @@ class FirstStage:
     :param dims: Matryoshka first stage on the first ``dims`` components.
     :param quantize: ``"int8"`` or ``"binary"`` first stage.
     :param candidates: first-stage rows rescored with the float vectors (``None``: the
-        default for the stage, see :func:`embedlab.stores.dense.default_candidates`).
+        default for the stage, see :func:`embedlab.stores.quantized.default_candidates`).
     :param exact: force exact (``True``) or ANN (``False``) search.
     """
 

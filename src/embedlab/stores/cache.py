@@ -42,7 +42,7 @@ def cached_dense(index: Any, generation: int) -> DenseIndex:
     """The :class:`DenseIndex` of ``index`` at ``generation``.
 
     An embedded index's rows are scanned where they lie (its mapped unit-length segments,
-    :class:`~embedlab.stores.dense.SegmentRows`, never copied); its ANN index is opened
+    :class:`~embedlab.stores.segment_rows.SegmentRows`, never copied); its ANN index is opened
     from disk, updated by id from an older generation, or built, when first needed
     (:func:`embedlab.stores.ann.open_ann`). Other indexes: a :class:`DenseIndex` of
     ``index.vectors()`` with its ANN persisted by generation (:func:`persist_ann`).

@@ -2,14 +2,14 @@
 row's vector lies (segment, row), over the memory-mapped segments.
 
 Readers hold, per generation, the chunk ids and where each row's vector lies (segment,
-row), the segments memory-mapped (:class:`~embedlab.stores.dense.SegmentRows`, never
+row), the segments memory-mapped (:class:`~embedlab.stores.segment_rows.SegmentRows`, never
 copied whole), and nothing else: texts and metadata are read from SQLite for the hits
 (:meth:`~embedlab.stores.embedded.EmbeddedIndex.get_chunks`), and a filter's rows are
 selected by SQLite (:mod:`embedlab.stores.filter_sql`).
 
 This module holds the pieces of that: the segments opened through ``mmap`` and checked
 against the ``segments`` table, the (segment, row) pairs assembled into
-:class:`~embedlab.stores.dense.SegmentRows`, the row locations of each generation cached
+:class:`~embedlab.stores.segment_rows.SegmentRows`, the row locations of each generation cached
 under ``snap/gen-G.npy`` (a new generation catches up from the previous one's file), and
 the latest snapshot of each index shared by the objects of this process.
 :class:`~embedlab.stores.embedded.EmbeddedIndex` reads through them.
