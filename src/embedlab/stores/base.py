@@ -131,7 +131,10 @@ class Candidates:
     (rows scoring 0 are left out). When a Matryoshka or quantized first stage was rescored,
     ``first_scores`` holds each hit's first-stage score and ``first_rank`` its 1-based rank
     there; else both are ``None``. ``method`` names what ran (``exact``, ``ann``,
-    ``dims128+int8+rescore``, ``bm25``...).
+    ``dims128+int8+rescore``, ``bm25``...). ``depth`` is the rescoring depth the store
+    used: how many first-stage rows it rescored with the float vectors for a query (the
+    most any query had), after its own limits (the rows passing the filter, an engine's
+    top-k cap); ``None`` when nothing was rescored.
     """
 
     ids: np.ndarray
@@ -139,6 +142,7 @@ class Candidates:
     method: str = ""
     first_scores: np.ndarray | None = None
     first_rank: np.ndarray | None = None
+    depth: int | None = None
 
 
 @runtime_checkable

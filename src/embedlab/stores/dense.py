@@ -66,7 +66,8 @@ class DenseHits:
 
     ``first_stage`` holds the scores the first stage gave (Matryoshka cosine, int8 dot or
     negated Hamming distance) when the result was rescored, and ``first_rank`` the 1-based
-    rank each hit had in the first stage; else both are ``None``.
+    rank each hit had in the first stage; else both are ``None``. ``depth``: how many
+    first-stage rows were rescored (``None`` when none were).
     """
 
     ids: np.ndarray
@@ -74,6 +75,7 @@ class DenseHits:
     method: str
     first_stage: np.ndarray | None = None
     first_rank: np.ndarray | None = None
+    depth: int | None = None
 
 
 @dataclass
@@ -339,7 +341,7 @@ class DenseIndex:
         first_k = np.take_along_axis(first, order_ids, axis=1)
         name = "+".join(p for p in (f"dims{d}" if d < self.dims else "", quantize or "") if p)
         return DenseHits(
-            ids, order_scores, f"{name}+rescore", first_k.astype(np.float32), order_ids + 1
+            ids, order_scores, f"{name}+rescore", first_k.astype(np.float32), order_ids + 1, c
         )
 
     def _truncated(self, d: int) -> np.ndarray:

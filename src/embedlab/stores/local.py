@@ -251,8 +251,9 @@ class LocalQueries:
         )  # fmt: skip
         pos = hits.ids if rows is None else rows[hits.ids]
         return Candidates(
-            self._ids(pos), hits.scores, hits.method, hits.first_stage, hits.first_rank
-        )
+            self._ids(pos), hits.scores, hits.method, hits.first_stage, hits.first_rank,
+            depth=hits.depth,
+        )  # fmt: skip
 
     def keyword(self, query: str, k: int, filter: Filter | None = None) -> Candidates:
         """See :meth:`embedlab.stores.base.QueryIndex.keyword`."""
