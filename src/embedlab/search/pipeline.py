@@ -31,7 +31,6 @@ from embedlab.search.retrieve import (
     Retriever,
     Stage,
     check_candidates,
-    rescore_depth,
 )
 from embedlab.stores.base import Chunk, Index
 from embedlab.stores.filters import filter_pairs, matching_rows, parse_filter
@@ -261,11 +260,7 @@ def search(
         "rrf_k": rrf_k if mode == "hybrid" else None,
         "generation": generation,
         "candidates": rows,
-        "rescore_depth": (
-            rescore_depth(config, rerank is not None, rows, idx.dims)
-            if "dense" in MODES[mode]
-            else None
-        ),
+        "rescore_depth": got.rescore_depth,  # as the store that ran the query says
         "rescore_depth_asked": candidates,
     }
     if not rescore:

@@ -28,7 +28,9 @@ Depths: each retriever returns ``k`` candidates; ``hybrid_depth`` each in hybrid
 stage is not rescored: its own ranking and scores are the dense result (what the smaller
 index alone gives, the grid's default measure). A rescored first stage passes ``candidates``
 rows (the rescoring depth; ``None``: :func:`~embedlab.stores.quantized.default_candidates`) to the
-float vectors; :func:`rescore_depth` says how many it passed.
+float vectors; :attr:`Retrieved.rescore_depth` is how many it passed, as the store that ran
+the query says (:attr:`~embedlab.stores.base.Candidates.depth`: a store applies its own
+limits, e.g. Milvus' top-k cap), not recomputed here.
 """
 
 from __future__ import annotations
@@ -46,7 +48,6 @@ from embedlab.search.rerank import RERANK_CANDIDATES, rerank
 from embedlab.stores.base import Candidates, FirstStage, QueryIndex
 from embedlab.stores.filters import Filter
 from embedlab.stores.local import LazyDense, LazyKeyword, LocalQueries
-from embedlab.stores.quantized import default_candidates
 
 #: mode -> the first-stage retrievers it runs.
 MODES: dict[str, tuple[str, ...]] = {
@@ -144,25 +145,6 @@ def check_candidates(
         )
 
 
-def rescore_depth(config: RetrievalConfig, reranking: bool, rows: int, dims: int) -> int | None:
-    """How many first-stage rows the dense stage of ``config`` rescores with the float
-    vectors, on an index of ``dims`` dimensions with ``rows`` rows passing the filter;
-    ``None`` when nothing is rescored (float first stage, or ``rescore=False``).
-
-    The first stage returns the dense depth (``k``, more when hybrid or reranking) from
-    ``candidates`` rows, or :func:`~embedlab.stores.quantized.default_candidates` of that depth:
-    never fewer than the depth, never more than the rows.
-    """
-    cut = config.dims is not None and config.dims < dims
-    if not config.rescore or (not cut and config.quantize is None) or rows < 1:
-        return None
-    depth = min(config.depth(reranking), rows)
-    c = config.candidates or default_candidates(
-        depth, config.quantize, config.dims if cut else None, dims
-    )
-    return min(max(c, depth), rows)
-
-
 @dataclass(frozen=True)
 class Stage:
     """One stage's ranking: row ids and scores, best first.
@@ -179,12 +161,18 @@ class Stage:
 @dataclass
 class Retrieved:
     """The final ranking of one query (row ids and scores, best first, at most ``k``), every
-    stage's own ranking, and the seconds each stage took."""
+    stage's own ranking, and the seconds each stage took.
+
+    ``rescore_depth``: how many first-stage rows the dense stage rescored with the float
+    vectors, as the store reported it (:attr:`~embedlab.stores.base.Candidates.depth`);
+    ``None`` when nothing was rescored (a float first stage, ``rescore=False``, no rows).
+    """
 
     ids: list[int]
     scores: list[float]
     stages: dict[str, Stage] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    rescore_depth: int | None = None
 
 
 class Retriever:
@@ -305,6 +293,7 @@ class Retriever:
         for row, got in enumerate(out):
             got.timings["dense"] = seconds
             got.stages.update(self._dense_stages(hits, row))
+            got.rescore_depth = hits.depth if cfg.rescore else None
 
     def _dense_stages(self, hits: Candidates, row: int) -> dict[str, Stage]:
         """The dense stage (and its first stage) of query ``row``."""
@@ -349,5 +338,4 @@ __all__ = [
     "Retriever",
     "Stage",
     "check_candidates",
-    "rescore_depth",
 ]

@@ -82,6 +82,11 @@ from embedlab.stores.milvus_client import (
     unit,
 )
 
+#: Milvus' top-k limit: the most rows one search returns. A first stage rescored here
+#: passes at most this many rows whatever depth was asked; the depth it used is reported
+#: (:attr:`Candidates.depth`).
+MAX_TOPK = 16_384
+
 # --- the index -----------------------------------------------------------------------
 
 
@@ -407,15 +412,15 @@ class MilvusIndex(Index):
         if stage.dims is not None and not 1 <= stage.dims <= self.dims:
             raise InputError(f"--dims must be between 1 and {self.dims}, got {stage.dims}.")
         expr = self._expr(filter)
-        limit = min(k, 16_384)
+        limit = min(k, MAX_TOPK)
         if dims is None and stage.quantize is None:
             exact = stage.exact if stage.exact is not None else self.count(filter) < ANN_THRESHOLD
             params, method = self._float_params(bool(exact))
             hits = self._ann("vector", q.tolist(), limit, expr, "IP", params)
             return _pack(hits, method)
-        depth = min(
-            stage.candidates or default_candidates(k, stage.quantize, dims, self.dims), 16_384
-        )
+        # the embedded store's rule (never fewer rows than k), within Milvus' top-k limit
+        asked = stage.candidates or default_candidates(k, stage.quantize, dims, self.dims)
+        depth = min(max(asked, k), MAX_TOPK)
         local = self._local_reason(dims, stage.quantize)
         if local:
             if local not in self._said:
@@ -427,7 +432,7 @@ class MilvusIndex(Index):
                 )
             found = Index.search(self, q, k, filter=filter, stage=stage)
             return Candidates(found.ids, found.scores, f"{found.method}(local)",
-                              found.first_scores, found.first_rank)  # fmt: skip
+                              found.first_scores, found.first_rank, found.depth)  # fmt: skip
         if dims is not None:
             first = self._ann("prefix", prefix_of(q, dims).tolist(), depth, expr, "IP", {})
             method = f"dims{dims}+rescore"
@@ -493,6 +498,7 @@ class MilvusIndex(Index):
             rows_first.append(fs[order])
             rows_rank.append(order.astype(np.int64) + 1)
         width = min((len(r) for r in rows_ids), default=0)
+        depth = max((len(row) for row in first), default=0)  # the rows Milvus gave back
         return Candidates(
             np.stack([r[:width] for r in rows_ids]) if rows_ids else np.zeros((0, 0), np.int64),
             np.stack([r[:width] for r in rows_scores])
@@ -501,6 +507,7 @@ class MilvusIndex(Index):
             method,
             np.stack([r[:width] for r in rows_first]) if rows_ids else None,
             np.stack([r[:width] for r in rows_rank]) if rows_ids else None,
+            depth or None,
         )
 
     def keyword(self, query: str, k: int, filter: Filter | None = None) -> Candidates:
@@ -514,7 +521,7 @@ class MilvusIndex(Index):
         expr = self._expr(filter)
         if not self.full_text:
             return self._keyword_local(query, k, filter)
-        hits = self._ann("sparse", [query], min(k, 16_384), expr, "BM25", {})[0]
+        hits = self._ann("sparse", [query], min(k, MAX_TOPK), expr, "BM25", {})[0]
         # Milvus Lite reports BM25 negated (as a distance); the score is its magnitude
         pairs = [(i, abs(s)) for i, s in hits if s != 0]
         ids = np.array([i for i, _ in pairs], dtype=np.int64)
@@ -605,6 +612,7 @@ def _pack(hits: list[list[tuple[int, float]]], method: str) -> Candidates:
 
 __all__ = [
     "INDEX_TYPES",
+    "MAX_TOPK",
     "MilvusIndex",
     "SCHEME",
     "chunk_id",
