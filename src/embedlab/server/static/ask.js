@@ -67,6 +67,8 @@ function reset() {
   for (const id of ["answer", "answer-stats", "flagged", "sources", "vector-info", "search-info",
     "hits", "budget", "budget-legend", "budget-text", "excluded", "prompt", "gen-info"]) $(id).innerHTML = "";
   for (const id of ["vector", "movement"]) Plotly.purge($(id));
+  $("search-depth").textContent = "";
+  $("search-depth").hidden = true;
   document.querySelectorAll(".step").forEach((s) => s.classList.remove("done"));
 }
 
@@ -85,9 +87,25 @@ function movement(hit, stages) {
   return el("span", { class: d > 0 ? "up" : "down" }, (d > 0 ? "▲" : "▼") + Math.abs(d));
 }
 
+/* What the dense first stage did: which stage, and how many rows it passed to rescoring
+   (the depth the store used, from settings.rescore_depth). */
+function depthText(s) {
+  if (s.rescore_depth === null || s.rescore_depth === undefined) return "";
+  const first = [s.dims ? `${s.dims} dims` : "", s.quantize || (s.dims ? "" : "float32")].filter(Boolean).join(" ");
+  const why = s.rescore_depth_asked === null ? "the stage's default" : `asked ${fmt(s.rescore_depth_asked)}`;
+  return `First stage ${first}: ${fmt(s.rescore_depth)} of ${fmt(s.candidates)} rows rescored with the full float32 vectors (rescoring depth; ${why}).`;
+}
+
+/* The rescoring depth applies only to a Matryoshka or quantized first stage. */
+function syncDepth() {
+  $("candidates").disabled = !($("dims").value || $("quantize").value);
+}
+
 function showSearch(ev) {
   const r = ev.data;
   const stages = r.stages || [];
+  $("search-depth").textContent = depthText(r.settings || {});
+  $("search-depth").hidden = !$("search-depth").textContent;
   $("search-info").textContent = `${r.mode} · k ${r.k} · stages: ${stages.join(" → ")} · ` +
     Object.entries(r.timings || {}).map(([k, v]) => `${k} ${fmt(v * 1000, 1)} ms`).join(" · ");
   const t = $("hits");
@@ -185,6 +203,7 @@ function body() {
     index: $("index").value, question: $("question").value, model: $("chat").value || null,
     mode: $("mode").value, k: Number($("k").value) || 5, rerank: $("rerank").value || null,
     dims: $("dims").value ? Number($("dims").value) : null, quantize: $("quantize").value || null,
+    candidates: !$("candidates").disabled && $("candidates").value ? Number($("candidates").value) : null,
     context_tokens: $("context").value ? Number($("context").value) : null,
     max_tokens: Number($("max-tokens").value) || 128,
   };
@@ -240,6 +259,7 @@ function fillDims() {
   const sel = $("dims");
   sel.innerHTML = "";
   sel.append(el("option", { value: "" }, "all"));
+  syncDepth();
   if (!info) return;
   for (const d of [256, 128, 64, 32]) if (d < info.dims) sel.append(el("option", { value: String(d) }, String(d)));
 }
@@ -275,6 +295,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   }
   showServers(opts.servers);
   $("index").addEventListener("change", fillDims);
+  for (const id of ["dims", "quantize"]) $(id).addEventListener("change", syncDepth);
   fillDims();
   bindRun($("go"), async () => {
     const b = body();
