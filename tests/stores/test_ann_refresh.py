@@ -128,7 +128,6 @@ def test_the_cli_says_what_the_ann_step_did(
     from click.testing import CliRunner
 
     from embedlab.cli.main import cli
-
     from embedlab.stores import dense
 
     monkeypatch.setattr(cache, "ANN_THRESHOLD", 10)
