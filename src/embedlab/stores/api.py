@@ -327,7 +327,11 @@ def update_index(
                 raise error from None
         finally:
             conn.close()
-    _refresh_ann(EmbeddedIndex(name), report, progress)  # after the write lock
+    index = EmbeddedIndex(name)
+    try:
+        _refresh_ann(index, report, progress)  # after the write lock: other writers go on
+    finally:
+        index.close()
     return report
 
 
