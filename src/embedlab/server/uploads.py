@@ -257,6 +257,7 @@ def _stats_row(stats: Any) -> dict[str, Any]:
         "chunks": stats.chunks,
         "bytes_on_disk": stats.bytes_on_disk,
         "updated": stats.updated,
+        "dense_search": stats.dense_search,  # how a dense query runs (IndexStats)
     }
 
 

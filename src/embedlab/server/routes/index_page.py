@@ -57,7 +57,8 @@ class DropRequest(BaseModel):
 
 @router.get("")
 async def indexes() -> dict[str, Any]:
-    """Every index: model, dims, files, chunks, size, last update, made from the page or not."""
+    """Every index: model, dims, files, chunks, size, last update, made from the page or not,
+    and how a dense query runs (``IndexStats.dense_search``, passed as the core gives it)."""
     return {"indexes": await asyncio.to_thread(index_rows)}
 
 
