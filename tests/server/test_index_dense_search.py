@@ -69,6 +69,22 @@ def test_the_page_shows_an_exact_scan_below_the_threshold(
 
 
 @pytest.mark.browser
+def test_the_page_says_when_the_ivf_file_is_not_built_yet(
+    small_index: str, page: Any, live_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above the threshold (2 here) with no file yet: reading the stats builds nothing."""
+    monkeypatch.setattr(dense, "ANN_THRESHOLD", 2)
+    assert open_index(small_index).stats().dense_search == {
+        "method": "ivf",
+        "ann_threshold": 2,
+        "ann": {"file": None},
+    }
+    text = _cell(page, live_server, small_index)
+    assert text == "IVF, not built yet (the next update or the first query builds it)"
+    assert not list((open_index(small_index).folder / "ann").glob("gen-*.faiss"))
+
+
+@pytest.mark.browser
 def test_the_page_shows_the_ivf_file_above_the_threshold(
     minilm: Encoder,
     tmp_path: Path,
