@@ -7,14 +7,13 @@ local chat model, a few tokens long. Screenshot: test-output/ask-rescoring-depth
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.search.test_rescoring_depth import Binary, telling
+from tests.search.test_rescoring_depth import Binary, news_index, telling
 
 pytestmark = pytest.mark.browser
 
@@ -26,15 +25,7 @@ TIMEOUT = 240_000
 
 @pytest.fixture(scope="module")
 def ask_index(news: Any, minilm: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from embedlab.stores import create_index, drop_index
-
-    src = tmp_path_factory.mktemp("ask-depth-src") / "news.jsonl"
-    with open(src, "w") as f:
-        for i in range(ROWS):
-            f.write(json.dumps({"title": news.titles[i], "text": news.texts[i]}) + "\n")
-    create_index(INDEX, [src], minilm)
-    yield INDEX
-    drop_index(INDEX)
+    yield from news_index(INDEX, news, minilm, tmp_path_factory)
 
 
 def _ask(page: Any) -> None:

@@ -22,17 +22,26 @@ ROWS = 30
 K = 5
 
 
-@pytest.fixture(scope="module")
-def depth_index(news: Any, minilm: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def news_index(
+    name: str, news: Any, minilm: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """An index ``name`` of the first :data:`ROWS` news articles (title and text), made
+    with minilm and dropped afterwards (the body of this module's and the Ask page's
+    fixtures)."""
     from embedlab.stores import create_index, drop_index
 
-    src = tmp_path_factory.mktemp("depth-src") / "news.jsonl"
+    src = tmp_path_factory.mktemp(f"{name}-src") / "news.jsonl"
     with open(src, "w") as f:
         for i in range(ROWS):
             f.write(json.dumps({"title": news.titles[i], "text": news.texts[i]}) + "\n")
-    create_index(INDEX, [src], minilm)
-    yield INDEX
-    drop_index(INDEX)
+    create_index(name, [src], minilm)
+    yield name
+    drop_index(name)
+
+
+@pytest.fixture(scope="module")
+def depth_index(news: Any, minilm: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    yield from news_index(INDEX, news, minilm, tmp_path_factory)
 
 
 class Binary:
