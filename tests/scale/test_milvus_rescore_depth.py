@@ -24,6 +24,7 @@ from embedlab.stores import FirstStage, create_index
 from embedlab.stores.milvus import MilvusIndex
 from tests.conftest import run_async
 from tests.scale.conftest import drop_indexes
+from tests.search.test_rescoring_depth import Binary
 
 #: Milvus' documented top-k limit (its ``quotaAndLimits.limits.maxTopK``).
 TOPK_LIMIT = 16_384
@@ -51,37 +52,6 @@ def _drop_after(milvus: str) -> Iterator[None]:
     drop_indexes(milvus)
 
 
-class Reference:
-    """The collection's vectors read back, and one query's cosine and sign-bit Hamming
-    distance to every row."""
-
-    def __init__(self, index: MilvusIndex, glove: Encoder, query: str) -> None:
-        pages = list(index.iter_vectors(batch=4096))
-        self.ids = np.concatenate([p[0] for p in pages])
-        x = np.concatenate([p[1] for p in pages]).astype(np.float64)
-        x /= np.linalg.norm(x, axis=1, keepdims=True)
-        q = np.asarray(glove.embed(query, role="query")[0], dtype=np.float64)
-        q /= np.linalg.norm(q)
-        self.cosine = x @ q
-        self.hamming = ((x > 0) != (q > 0)).sum(axis=1)
-
-    def top(self, depth: int, k: int) -> list[int]:
-        """Chunk ids of the k best by cosine among the ``depth`` nearest by Hamming."""
-        first = np.argsort(self.hamming, kind="stable")[:depth]
-        best = first[np.argsort(-self.cosine[first], kind="stable")[:k]]
-        return [int(self.ids[i]) for i in best]
-
-    def clean_depth(self, lo: int, hi: int) -> int | None:
-        """A depth in [lo, hi) with no Hamming tie at its cut whose top k differ from the
-        exact top k (so a depth not applied shows)."""
-        d = np.sort(self.hamming)
-        exact = self.top(len(self.ids), K)
-        for c in range(lo, hi):
-            if d[c - 1] < d[c] and self.top(c, K) != exact:
-                return c
-        return None
-
-
 def test_the_server_answers_no_deeper_than_its_limit(tweets) -> None:
     """The limit is Milvus' own: a search for 16,384 rows gets them all; one row more is
     refused by Milvus, and Milvus Lite answers only a part (590 rows here), silently. So
@@ -104,7 +74,7 @@ def test_the_server_answers_no_deeper_than_its_limit(tweets) -> None:
 def test_a_depth_past_the_limit_is_reported_as_the_limit(tweets, glove: Encoder) -> None:
     index, queries = tweets
     query = queries[0]
-    ref = Reference(index, glove, query)
+    ref = Binary(index, query, glove)
     asked = TOPK_LIMIT + 200  # fewer than the rows: the embedded rule would report it as is
     got = search(index, query, encoder=glove, mode="dense", k=K, quantize="int8", candidates=asked)
     assert got.settings["rescore_depth"] == TOPK_LIMIT
@@ -139,7 +109,7 @@ def test_a_normal_depth_is_reported_as_asked(tweets, glove: Encoder) -> None:
     Hamming distance are rescored, as recomputed here."""
     index, queries = tweets
     for query in queries:
-        ref = Reference(index, glove, query)
+        ref = Binary(index, query, glove)
         depth = ref.clean_depth(K + 1, 3000)
         if depth is not None:
             break

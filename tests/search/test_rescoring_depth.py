@@ -47,15 +47,18 @@ def depth_index(news: Any, minilm: Any, tmp_path_factory: pytest.TempPathFactory
 class Binary:
     """The binary first stage and its float rescoring, recomputed from the stored vectors."""
 
-    def __init__(self, index: str, query: str, minilm: Any) -> None:
+    def __init__(self, index: Any, query: str, encoder: Any) -> None:
+        """``index``: a name (opened here) or an open index of any engine (its vectors are
+        read back page by page)."""
         from embedlab.stores import open_index
 
-        idx = open_index(index)
-        self.ids = np.asarray(idx.chunk_ids())
-        self.titles = {c.id: c.title for c in idx.get_chunks(self.ids.tolist())}
-        x = np.asarray(idx.vectors(), dtype=np.float64)
+        idx = open_index(index) if isinstance(index, str) else index
+        self.index = idx
+        pages = list(idx.iter_vectors(batch=4096))
+        self.ids = np.concatenate([p[0] for p in pages])
+        x = np.concatenate([p[1] for p in pages]).astype(np.float64)
         self.x = x / np.linalg.norm(x, axis=1, keepdims=True)
-        q = np.asarray(minilm.embed(query, role="query")[0], dtype=np.float64)
+        q = np.asarray(encoder.embed(query, role="query")[0], dtype=np.float64)
         self.q = q / np.linalg.norm(q)
         self.hamming = ((self.x > 0) != (self.q > 0)).sum(axis=1)
         self.cosine = self.x @ self.q
