@@ -19,7 +19,7 @@ import pytest
 
 from embedlab.data import news_articles
 from embedlab.models import Encoder
-from embedlab.stores import ann, cache, create_index, dense, drop_index, open_index, update_index
+from embedlab.stores import ann, create_index, dense, drop_index, open_index, update_index
 
 TIMEOUT = 120_000
 
@@ -96,7 +96,6 @@ def test_the_page_shows_the_ivf_file_above_the_threshold(
     """Threshold 10: create builds the IVF file, an update past the delta writes the next
     generation's (``updated``, rows added since training, so a drift); the line is checked against the
     file and its state read here."""
-    monkeypatch.setattr(cache, "ANN_THRESHOLD", 10)
     monkeypatch.setattr(dense, "ANN_THRESHOLD", 10)
     articles = [f"{a.title}\n\n{a.text}" for a in news_articles(limit=45)]
     docs = _write(tmp_path / "docs", articles[:30])

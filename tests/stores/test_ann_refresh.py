@@ -17,7 +17,7 @@ from benchmarks.store import add_chunks, make_index
 
 from embedlab.data import news_articles
 from embedlab.models import Encoder
-from embedlab.stores import ann, cache, create_index, local, open_index, update_index
+from embedlab.stores import ann, cache, create_index, dense, local, open_index, update_index
 from embedlab.stores.base import FirstStage
 
 D = 32
@@ -44,7 +44,7 @@ def test_create_and_update_write_the_ann_file(
 ) -> None:
     """With the ANN threshold at 10 chunks: create builds the file, an update past the
     delta writes the new generation's, and the first query after it builds nothing."""
-    monkeypatch.setattr(cache, "ANN_THRESHOLD", 10)
+    monkeypatch.setattr(dense, "ANN_THRESHOLD", 10)
     articles = news_articles(limit=45)
     docs = home / "docs"
     _write(docs, articles[:30])
@@ -128,9 +128,7 @@ def test_the_cli_says_what_the_ann_step_did(
     from click.testing import CliRunner
 
     from embedlab.cli.main import cli
-    from embedlab.stores import dense
 
-    monkeypatch.setattr(cache, "ANN_THRESHOLD", 10)
     monkeypatch.setattr(dense, "ANN_THRESHOLD", 10)
     docs = home / "cli-docs"
     _write(docs, news_articles(limit=20))

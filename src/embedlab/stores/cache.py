@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from embedlab.bounded import BoundedCache
-from embedlab.stores.dense import ANN_THRESHOLD, DenseIndex
+from embedlab.stores.dense import DenseIndex
 from embedlab.stores.keyword import BM25Index, KeywordSearch
 
 _LOCK = threading.Lock()
@@ -90,6 +90,7 @@ def refresh_ann(index: Any, announce: Callable[[str], None] | None = None) -> st
     :raises OSError: when the file cannot be read or written (the index itself is intact;
         the next query tries again).
     """
+    from embedlab.stores import dense
     from embedlab.stores.ann import refresh
 
     index.generation  # noqa: B018 - refreshes the snapshot
@@ -97,7 +98,7 @@ def refresh_ann(index: Any, announce: Callable[[str], None] | None = None) -> st
     if snapshot is None:
         return None
     snap = snapshot()
-    if len(snap.ids) < ANN_THRESHOLD:
+    if len(snap.ids) < dense.ANN_THRESHOLD:  # read when called, as index info reads it
         return None
     before = {p.name for p in (index.folder / "ann").glob("gen-*.faiss")}
     ann = refresh(index.folder, snap.generation, snap.ids, snap.rows, announce)
